@@ -1,0 +1,131 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type LogRecord } from './logger.js';
+import { createServer } from './server.js';
+import { ALL_TOOLS, selectTools } from './tools/registry.js';
+import { VERSION } from './version.js';
+
+type Env = Record<string, string | undefined>;
+
+const HELP = `task-orchestrator ${VERSION} — MCP server that delegates work to Gemini agents safely
+
+Usage:
+  task-orchestrator            start the MCP server on stdio (what MCP clients run)
+  task-orchestrator --help     show this help
+  task-orchestrator --version  print the version
+
+Configuration is read from environment variables (see README.md); the main ones:
+  GEMINI_API_KEY               enables the agent tools (spawn_agent, spawn_parallel_agents)
+  TASK_ORCHESTRATOR_HOME       data directory (default: $XDG_DATA_HOME/task-orchestrator or ~/.task-orchestrator)
+  TASK_ORCHESTRATOR_TOOLS      core | all | comma list of tool names (default: all)
+  LOG_LEVEL                    debug | info | warn | error | silent (default: info; logs go to stderr)
+`;
+
+/** Parses argv and runs the chosen command. Returns the exit code (undefined: keep running). */
+export async function runCli(argv: readonly string[], env: Env): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (command !== undefined && command !== 'serve') {
+    process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`task-orchestrator: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  return startStdioServer(config);
+}
+
+function describeProviders(config: Config): string[] {
+  return [
+    config.gemini.apiKey
+      ? `  google_gemini: configured${config.gemini.baseUrl ? ` (endpoint ${config.gemini.baseUrl})` : ''}`
+      : '  google_gemini: not configured — set GEMINI_API_KEY to enable spawn_agent',
+    config.openai.baseUrl ? `  openai_compatible: ${config.openai.baseUrl}` : '  openai_compatible: not configured (OPENAI_BASE_URL)',
+    '  mcp_sampling: available when the client supports sampling',
+  ];
+}
+
+function banner(config: Config, toolNames: string[]): string {
+  const snippet = JSON.stringify(
+    {
+      mcpServers: {
+        'task-orchestrator': {
+          command: process.execPath,
+          args: [process.argv[1] ?? 'task-orchestrator'],
+          env: { GEMINI_API_KEY: '<your Gemini API key>' },
+        },
+      },
+    },
+    null,
+    2,
+  );
+  return [
+    `Task Orchestrator ${VERSION} — an MCP server speaking JSON-RPC on stdin/stdout.`,
+    'It is meant to be started by an MCP client (Claude Desktop, Claude Code, an IDE), not typed at.',
+    `Data directory: ${config.dataDir}`,
+    'Providers:',
+    ...describeProviders(config),
+    `Tools (${toolNames.length}): ${toolNames.join(', ')}`,
+    'Claude Desktop config (claude_desktop_config.json):',
+    snippet,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
+
+async function startStdioServer(config: Config): Promise<number | undefined> {
+  const sinks: Array<(r: LogRecord) => void> = [];
+  const logger = createLogger({ level: config.logLevel, secrets: config.secrets, sinks: [(r) => sinks.forEach((s) => s(r))] });
+  let tools;
+  try {
+    tools = selectTools(ALL_TOOLS, config.tools);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`task-orchestrator: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const app = createApp({ config, logger });
+  const server = createServer(app.services, tools);
+  sinks.push((r) => server.logSink(r));
+
+  if (process.stdin.isTTY) process.stderr.write(banner(config, tools.map((t) => t.name)));
+
+  let shuttingDown = false;
+  const shutdown = async (reason: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info(`shutting down (${reason})`);
+    await server.drain(5_000);
+    await server.mcp.close().catch(() => {});
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.stdin.on('end', () => void shutdown('stdin closed'));
+  process.stdin.on('close', () => void shutdown('stdin closed'));
+
+  const transport = new StdioServerTransport();
+  // A malformed line on stdin is reported by the transport, not fatal: log it and carry on.
+  transport.onerror = (err) => logger.warn('ignored unreadable input on stdin', { error: err.message });
+  await server.mcp.connect(transport);
+  logger.info('ready', { version: VERSION, dataDir: config.dataDir, tools: tools.length, gemini: Boolean(config.gemini.apiKey) });
+  return undefined;
+}

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * A versioned schema change owned by one concern (tasks, ledger, trials, ...). Ids are
+ * "<concern>/<NNN>-<name>" and are applied once each, in list order, inside a transaction.
+ */
+export interface Migration {
+  id: string;
+  sql: string;
+}
+
+export interface OpenDatabaseOptions {
+  migrations: readonly Migration[];
+  /** How long a writer waits for another process's lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the SQLite file with the settings that make it safe to share between
+ * two server processes: WAL, a busy timeout, and synchronous=FULL so a write the tool reported is
+ * on disk even after kill -9 or power loss.
+ */
+export function openDatabase(file: string, opts: OpenDatabaseOptions): Db {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  runMigrations(db, opts.migrations);
+  return db;
+}
+
+export function runMigrations(db: Db, migrations: readonly Migration[]): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    id TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+  )`);
+  const isApplied = db.prepare<[string], { id: string }>('SELECT id FROM schema_migrations WHERE id = ?');
+  const markApplied = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+  for (const migration of migrations) {
+    // IMMEDIATE takes the write lock first, so two processes starting together apply each
+    // migration once: the second waits, then sees it applied.
+    const apply = db.transaction(() => {
+      if (isApplied.get(migration.id)) return;
+      db.exec(migration.sql);
+      markApplied.run(migration.id, new Date().toISOString());
+    });
+    apply.immediate();
+  }
+}

@@ -1,0 +1,125 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ListToolsRequestSchema, SetLevelRequestSchema, type CallToolResult, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { AppServices } from './app.js';
+import { toToolErrorResult } from './errors.js';
+import type { LogRecord } from './logger.js';
+import { toListedTool } from './tools/listing.js';
+import type { ToolContext, ToolDefinition } from './tools/types.js';
+import { PACKAGE_NAME, VERSION } from './version.js';
+
+export interface OrchestratorServer {
+  mcp: McpServer;
+  /** Forwards a log record as an MCP logging notification (once connected). */
+  logSink(record: LogRecord): void;
+  /** Aborts in-flight tool calls and waits (bounded) until they have settled their writes. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+const MCP_SEVERITY: Record<LoggingLevel, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 };
+const MCP_LEVEL: Record<LogRecord['level'], LoggingLevel> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warning',
+  error: 'error',
+};
+
+/** Builds the MCP server: registers each tool definition in a loop around one uniform wrapper. */
+export function createServer(services: AppServices, tools: readonly ToolDefinition[]): OrchestratorServer {
+  const mcp = new McpServer(
+    { name: PACKAGE_NAME, title: 'Task Orchestrator', version: VERSION },
+    {
+      capabilities: { logging: {} },
+      instructions:
+        'Delegate sub-tasks to other models with spawn_agent / spawn_parallel_agents (graded, budgeted, retried), and keep the user\'s task list with tasks_*.',
+    },
+  );
+  // Log notifications only once the client asks for them (logging/setLevel), at its level.
+  let clientLogLevel: LoggingLevel | undefined;
+  mcp.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    clientLogLevel = request.params.level;
+    return {};
+  });
+  const inFlight = new Map<Promise<unknown>, AbortController>();
+  const secrets = services.config.secrets;
+
+  for (const tool of tools) {
+    mcp.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      async (args: unknown, extra): Promise<CallToolResult> => {
+        const controller = new AbortController();
+        const onAbort = () => controller.abort(extra.signal.reason);
+        if (extra.signal.aborted) onAbort();
+        else extra.signal.addEventListener('abort', onAbort, { once: true });
+        const progressToken = extra._meta?.progressToken;
+        const clientCaps = mcp.server.getClientCapabilities();
+        const ctx: ToolContext = {
+          signal: controller.signal,
+          wantsProgress: progressToken !== undefined,
+          reportProgress: async (progress, total, message) => {
+            if (progressToken === undefined) return;
+            await extra
+              .sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
+              })
+              .catch(() => {});
+          },
+          createMessage: clientCaps?.sampling
+            ? (params, signal) => mcp.server.createMessage(params, { signal })
+            : undefined,
+        };
+        const run = (async (): Promise<CallToolResult> => {
+          try {
+            const out = await tool.handler(args as never, services, ctx);
+            return {
+              content: [{ type: 'text', text: out.text }],
+              structuredContent: out.structured as Record<string, unknown>,
+            };
+          } catch (err) {
+            services.logger.debug(`tool ${tool.name} failed`, { error: err instanceof Error ? err.message : String(err) });
+            return toToolErrorResult(err, secrets);
+          }
+        })();
+        inFlight.set(run, controller);
+        try {
+          return await run;
+        } finally {
+          inFlight.delete(run);
+          extra.signal.removeEventListener('abort', onAbort);
+        }
+      },
+    );
+  }
+
+  // Our own tools/list: computed once, compact (see tools/listing.ts).
+  const listed = tools.map(toListedTool);
+  mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+
+  return {
+    mcp,
+    logSink(record) {
+      const level = MCP_LEVEL[record.level];
+      if (!mcp.isConnected() || clientLogLevel === undefined || MCP_SEVERITY[level] < MCP_SEVERITY[clientLogLevel]) return;
+      mcp
+        .sendLoggingMessage({ level, logger: record.component, data: record.fields ? { message: record.message, ...record.fields } : record.message })
+        .catch(() => {});
+    },
+    async drain(timeoutMs) {
+      if (inFlight.size === 0) return;
+      for (const controller of inFlight.values()) controller.abort(new Error('server shutting down'));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight.keys()]),
+        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { ConfigError, type Config } from '../config.js';
+import type { ToolDefinition } from './types.js';
+import { tasksAdd } from './tasks/tasksAdd.js';
+import { tasksComplete } from './tasks/tasksComplete.js';
+import { tasksDelete } from './tasks/tasksDelete.js';
+import { tasksList } from './tasks/tasksList.js';
+import { tasksUpdate } from './tasks/tasksUpdate.js';
+
+/** Every tool the server knows, in the order tools/list shows them. */
+export const ALL_TOOLS: readonly ToolDefinition[] = [tasksAdd, tasksList, tasksComplete, tasksUpdate, tasksDelete];
+
+/**
+ * Applies TASK_ORCHESTRATOR_TOOLS and TASK_ORCHESTRATOR_DISABLED_TOOLS. Unknown names are a
+ * start-up error, so a typo never silently hides a tool.
+ */
+export function selectTools(all: readonly ToolDefinition[], selection: Config['tools']): ToolDefinition[] {
+  const known = new Set(all.map((t) => t.name));
+  const check = (variable: string, names: readonly string[]) => {
+    const unknown = names.filter((n) => !known.has(n));
+    if (unknown.length > 0) {
+      throw new ConfigError(variable, `names unknown tools: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+    }
+  };
+  let chosen: ToolDefinition[];
+  if (selection.selection === 'all') chosen = [...all];
+  else if (selection.selection === 'core') chosen = all.filter((t) => t.set === 'core');
+  else {
+    check('TASK_ORCHESTRATOR_TOOLS', selection.selection);
+    const wanted = new Set(selection.selection);
+    chosen = all.filter((t) => wanted.has(t.name));
+  }
+  check('TASK_ORCHESTRATOR_DISABLED_TOOLS', selection.disabled);
+  const disabled = new Set(selection.disabled);
+  return chosen.filter((t) => !disabled.has(t.name));
+}

@@ -1,0 +1,72 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir, SERVER_BIN } from '../helpers/paths.js';
+import { startServer } from '../helpers/serverProcess.js';
+
+const run = promisify(execFile);
+
+describe('the stdio server process', () => {
+  it('writes nothing but JSON-RPC to stdout, survives garbage and unknown methods', async () => {
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir(), LOG_LEVEL: 'debug' });
+    await server.client.listTools();
+    server.transport.writeRaw('this is not json\n{"jsonrpc":"2.0","id":"x"\n');
+    const unknown = await server.client.request({ method: 'nonexistent/method' } as never, (await import('zod')).z.any()).catch((e: Error) => e);
+    expect(unknown).toBeInstanceOf(Error);
+    expect(String(unknown)).toMatch(/Method not found/);
+    const added = await server.client.callTool({ name: 'tasks_add', arguments: { title: 'still alive' } });
+    expect(added.isError).toBeFalsy();
+    await server.client.setLoggingLevel('debug');
+    await server.client.callTool({ name: 'tasks_list', arguments: {} });
+    const code = await server.stop();
+    expect(code).toBe(0);
+    expect(server.transport.stdoutLines.length).toBeGreaterThan(3);
+    expect(server.transport.invalidStdoutLines).toEqual([]);
+    expect(server.transport.stderr).toMatch(/ignored unreadable input/);
+  });
+
+  it('exits cleanly on SIGTERM and on stdin close', async () => {
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir() });
+    await server.client.listTools();
+    server.transport.child!.kill('SIGTERM');
+    expect(await server.transport.exited).toBe(0);
+  });
+
+  it('prints --version and --help', async () => {
+    const version = await run(process.execPath, [SERVER_BIN, '--version']);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = await run(process.execPath, [SERVER_BIN, '--help']);
+    expect(help.stdout).toMatch(/GEMINI_API_KEY/);
+  });
+
+  it.each([
+    [{ LOG_LEVEL: 'chatty' }, /LOG_LEVEL/],
+    [{ TASK_ORCHESTRATOR_TOOLS: 'tasks_add,nope' }, /TASK_ORCHESTRATOR_TOOLS names unknown tools: nope/],
+    [{ TASK_ORCHESTRATOR_DISABLED_TOOLS: 'ghost' }, /TASK_ORCHESTRATOR_DISABLED_TOOLS names unknown tools: ghost/],
+  ])('refuses to start with invalid configuration %o: one clear line, non-zero exit', async (env, pattern) => {
+    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: makeTempDir(), ...env } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(pattern);
+  });
+
+  it('chooses tool sets: core is small, a list picks, disabled removes', async () => {
+    const core = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir(), TASK_ORCHESTRATOR_TOOLS: 'core' });
+    const coreList = await core.client.listTools();
+    await core.stop();
+    expect(JSON.stringify(coreList).length).toBeLessThanOrEqual(5 * 1024);
+    expect(coreList.tools.map((t) => t.name)).toContain('tasks_add');
+
+    const picked = await startServer({
+      TASK_ORCHESTRATOR_HOME: makeTempDir(),
+      TASK_ORCHESTRATOR_TOOLS: 'tasks_add,tasks_list,tasks_delete',
+      TASK_ORCHESTRATOR_DISABLED_TOOLS: 'tasks_delete',
+    });
+    const pickedList = await picked.client.listTools();
+    await picked.stop();
+    expect(pickedList.tools.map((t) => t.name).sort()).toEqual(['tasks_add', 'tasks_list']);
+  });
+});
