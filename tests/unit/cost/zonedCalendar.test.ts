@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ZonedCalendar } from '../../../src/cost/zonedCalendar.js';
+
+describe('ZonedCalendar', () => {
+  it.each(['Europe/Berlin', 'America/Santiago', 'America/Havana', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Chatham', 'UTC'])(
+    'every day of 2026 in %s starts at the first instant of its local date',
+    (zone) => {
+      const cal = new ZonedCalendar(zone);
+      let ms = Date.UTC(2026, 0, 1, 12);
+      for (let i = 0; i < 365; i++, ms += 86_400_000) {
+        const d = cal.localDate(ms);
+        const start = cal.startOfDay(d);
+        expect(cal.localDate(start)).toEqual(d);
+        expect(cal.localDate(start - 1000)).not.toEqual(d);
+        const r = cal.dayRange(ms);
+        expect(r.startMs).toBeLessThanOrEqual(ms);
+        expect(r.endMs).toBeGreaterThan(ms);
+      }
+    },
+  );
+
+  it('knows DST days are 23 and 25 hours long and months start on the 1st at local midnight', () => {
+    const cal = new ZonedCalendar('Europe/Berlin');
+    const spring = cal.dayRange(Date.UTC(2026, 2, 29, 12));
+    expect((spring.endMs - spring.startMs) / 3_600_000).toBe(23);
+    const autumn = cal.dayRange(Date.UTC(2026, 9, 25, 12));
+    expect((autumn.endMs - autumn.startMs) / 3_600_000).toBe(25);
+    expect(cal.monthRange(Date.UTC(2026, 11, 31, 23, 30))).toEqual({
+      startMs: Date.UTC(2026, 11, 31, 23), // 2027-01-01 00:00 Berlin
+      endMs: Date.UTC(2027, 0, 31, 23),
+      label: '2027-01',
+    });
+    expect(cal.formatLocal(Date.UTC(2026, 10, 27, 23))).toBe('2026-11-28 00:00');
+  });
+
+  it('finds the offset changes over a range', () => {
+    const cal = new ZonedCalendar('Europe/Berlin');
+    expect(cal.offsetSegments(Date.UTC(2026, 0, 1), Date.UTC(2027, 0, 1))).toEqual([
+      { fromMs: Date.UTC(2026, 0, 1), offsetMs: 3_600_000 },
+      { fromMs: Date.UTC(2026, 2, 29, 1), offsetMs: 7_200_000 },
+      { fromMs: Date.UTC(2026, 9, 25, 1), offsetMs: 3_600_000 },
+    ]);
+  });
+
+  it('parses only real calendar dates', () => {
+    expect(ZonedCalendar.parseDate('2026-02-28')).toEqual({ year: 2026, month: 2, day: 28 });
+    expect(ZonedCalendar.parseDate('2026-02-30')).toBeUndefined();
+    expect(ZonedCalendar.parseDate('2026-2-3')).toBeUndefined();
+  });
+});
