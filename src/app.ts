@@ -1,9 +1,17 @@
+import { AgentService } from './agents/agentService.js';
+import { BackgroundRuns, runMigrations } from './agents/backgroundRuns.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { CostService, costMigrations } from './cost/costService.js';
 import { openDatabase, type Db, type Migration } from './db/database.js';
 import { EventBus } from './events.js';
+import { TrialStore, trialMigrations } from './eval/trialStore.js';
 import type { Logger } from './logger.js';
+import { ProviderRegistry } from './providers/registry.js';
+import type { Provider, ProviderId } from './providers/types.js';
+import { HealingService } from './resilience/healingService.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
+import { createSpawnTracer, type SpawnTracer } from './tracing/spawnTracer.js';
 
 /** Everything a tool handler may call. Built once per server by createApp(). */
 export interface AppServices {
@@ -13,20 +21,31 @@ export interface AppServices {
   db: Db;
   events: EventBus;
   tasks: TaskStore;
+  trials: TrialStore;
+  cost: CostService;
+  healing: HealingService;
+  providers: ProviderRegistry;
+  tracer: SpawnTracer;
+  agents: AgentService;
+  runs: BackgroundRuns;
 }
 
 /** Every concern's schema, applied in this order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations];
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   clock?: Clock;
+  /** Replaces real providers (tests of the layers above the provider). */
+  providers?: Partial<Record<ProviderId, Provider>>;
+  /** Waits between retries; tests pass a fake. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface App {
   services: AppServices;
-  /** Closes what the app opened (database, exporters). Idempotent. */
+  /** Stops background work, flushes traces and closes the database. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -36,6 +55,17 @@ export function createApp(deps: AppDeps): App {
   const clock = deps.clock ?? systemClock;
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   const events = new EventBus();
+
+  const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config });
+  cost.releaseStale();
+  const healing = new HealingService({ config, clock, logger: logger.child('healing'), events, ...(deps.sleep && { sleep: deps.sleep }) });
+  const trials = new TrialStore(db, clock);
+  const providers = new ProviderRegistry(config, logger, deps.providers);
+  const tracer = createSpawnTracer({ config, logger: logger.child('tracing'), clock });
+  const runs = new BackgroundRuns(db, clock, logger.child('runs'));
+  runs.recoverInterrupted();
+  const agents = new AgentService({ config, clock, logger: logger.child('agents'), events, providers, healing, cost, trials, tracer });
+
   const services: AppServices = {
     config,
     clock,
@@ -43,6 +73,13 @@ export function createApp(deps: AppDeps): App {
     db,
     events,
     tasks: new TaskStore(db, clock),
+    trials,
+    cost,
+    healing,
+    providers,
+    tracer,
+    agents,
+    runs,
   };
   let closed = false;
   return {
@@ -50,6 +87,9 @@ export function createApp(deps: AppDeps): App {
     async close() {
       if (closed) return;
       closed = true;
+      await runs.shutdown(5_000);
+      healing.shutdown();
+      await tracer.shutdown();
       events.removeAllListeners();
       db.close();
     },

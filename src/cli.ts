@@ -1,5 +1,9 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createApp } from './app.js';
+import { ALL_MIGRATIONS, createApp } from './app.js';
+import { systemClock } from './clock.js';
+import { openDatabase } from './db/database.js';
+import { runExportCli } from './eval/export.js';
+import { TrialStore } from './eval/trialStore.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type LogRecord } from './logger.js';
 import { createServer } from './server.js';
@@ -14,6 +18,7 @@ Usage:
   task-orchestrator            start the MCP server on stdio (what MCP clients run)
   task-orchestrator --help     show this help
   task-orchestrator --version  print the version
+  task-orchestrator export     write trials as JSONL (export --help for options)
 
 Configuration is read from environment variables (see README.md); the main ones:
   GEMINI_API_KEY               enables the agent tools (spawn_agent, spawn_parallel_agents)
@@ -33,6 +38,7 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  if (command === 'export') return runExport(rest, env);
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
     return 2;
@@ -48,6 +54,26 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
     throw err;
   }
   return startStdioServer(config);
+}
+
+/** `task-orchestrator export`: reads the same database the server writes, with no server running. */
+async function runExport(argv: readonly string[], env: Env): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`task-orchestrator: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
+  try {
+    return await runExportCli([...argv], { store: new TrialStore(db, systemClock), secrets: config.secrets, stdout: process.stdout, stderr: process.stderr });
+  } finally {
+    db.close();
+  }
 }
 
 function describeProviders(config: Config): string[] {

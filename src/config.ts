@@ -35,7 +35,7 @@ export interface Config {
   prices: Record<string, ModelPrice>;
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   breaker: { failureThreshold: number; resetTimeoutMs: number };
-  agents: { callTimeoutMs: number; progressIntervalMs: number; defaultMaxConcurrency: number };
+  agents: { callTimeoutMs: number; progressIntervalMs: number; defaultMaxConcurrency: number; defaultMaxOutputTokens: number };
   budget: { timeZone: string; reservationTtlMs: number };
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
   /** Literal secret values, scrubbed from every log line, trace and error text. */
@@ -98,6 +98,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_CALL_TIMEOUT_MS: intWithDefault(120_000, 100, 3_600_000),
   TASK_ORCHESTRATOR_PROGRESS_INTERVAL_MS: intWithDefault(10_000, 10, 60_000),
   TASK_ORCHESTRATOR_MAX_CONCURRENCY: intWithDefault(5, 1, 100),
+  TASK_ORCHESTRATOR_MAX_OUTPUT_TOKENS: intWithDefault(8_192, 1, 65_536),
   TASK_ORCHESTRATOR_TIMEZONE: z.preprocess(
     emptyToUndefined,
     z
@@ -187,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
       callTimeoutMs: e.TASK_ORCHESTRATOR_CALL_TIMEOUT_MS,
       progressIntervalMs: e.TASK_ORCHESTRATOR_PROGRESS_INTERVAL_MS,
       defaultMaxConcurrency: e.TASK_ORCHESTRATOR_MAX_CONCURRENCY,
+      defaultMaxOutputTokens: e.TASK_ORCHESTRATOR_MAX_OUTPUT_TOKENS,
     },
     budget: { timeZone: e.TASK_ORCHESTRATOR_TIMEZONE, reservationTtlMs: e.TASK_ORCHESTRATOR_RESERVATION_TTL_MS },
     langfuse:

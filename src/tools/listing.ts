@@ -8,24 +8,58 @@ import type { ToolAnnotations, ToolDefinition } from './types.js';
  * `format`. Validation is unchanged: it runs on the full zod schemas.
  */
 export function compactJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const json = prune(z.toJSONSchema(schema, { io, target: 'draft-7', unrepresentable: 'any' })) as Record<string, unknown>;
+  const raw = z.toJSONSchema(schema, {
+    io,
+    target: 'draft-7',
+    unrepresentable: 'any',
+    // A schema tagged with listAs(...) is listed as that short summary instead of in full.
+    override: ({ zodSchema, jsonSchema }) => {
+      const summary = LISTED_AS.get(zodSchema as unknown as z.ZodType);
+      if (!summary) return;
+      for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key];
+      Object.assign(jsonSchema, summary);
+    },
+  });
+  const json = prune(raw) as Record<string, unknown>;
   return io === 'output' ? shallow(json) : json;
 }
 
 /**
- * Output schemas are listed one level deep (each field's type): enough for a client to find its
- * way in structuredContent, at a fraction of the bytes. The server still validates every result
+ * Output schemas are listed as their top-level field names: enough for a client to find its way
+ * in structuredContent, at a fraction of the bytes. The server still validates every result
  * against the full zod output schema before sending it.
  */
 function shallow(json: Record<string, unknown>): Record<string, unknown> {
-  const properties = (json.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const properties = (json.properties ?? {}) as Record<string, unknown>;
   const out: Record<string, unknown> = { type: 'object', properties: {} };
-  for (const [key, prop] of Object.entries(properties)) {
-    (out.properties as Record<string, unknown>)[key] = prop.type !== undefined ? { type: prop.type } : {};
+  for (const key of Object.keys(properties)) {
+    (out.properties as Record<string, unknown>)[key] = {};
   }
-  if (Array.isArray(json.required) && json.required.length > 0) out.required = json.required;
   return out;
 }
+
+const LISTED_AS = new WeakMap<z.ZodType, Record<string, unknown>>();
+
+/**
+ * Lists `schema` as `summary` in tools/list (e.g. the per-agent object inside
+ * spawn_parallel_agents, which would otherwise repeat spawn_agent's whole schema). The full
+ * schema still validates every call.
+ */
+export function listAs<T extends z.ZodType>(schema: T, summary: Record<string, unknown>): T {
+  const copy = schema.clone() as T;
+  LISTED_AS.set(copy, summary);
+  return copy;
+}
+
+/** Bounds so loose no model will meet them: listing them costs bytes and says nothing. */
+const NOISE_BOUNDS: Record<string, (v: unknown) => boolean> = {
+  minimum: (v) => v === Number.MIN_SAFE_INTEGER,
+  maximum: (v) => v === Number.MAX_SAFE_INTEGER || (typeof v === 'number' && v >= 100_000),
+  maxLength: (v) => typeof v === 'number' && v >= 1_000,
+  minLength: (v) => v === 1,
+  propertyNames: (v) => JSON.stringify(v) === '{"type":"string"}',
+  additionalProperties: (v) => v === false || JSON.stringify(v) === '{}',
+};
 
 function prune(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(prune);
@@ -34,9 +68,11 @@ function prune(node: unknown): unknown {
   const obj = node as Record<string, unknown>;
   for (const [key, value] of Object.entries(obj)) {
     if (key === '$schema') continue;
-    if (key === 'additionalProperties' && value === false) continue;
-    if ((key === 'minimum' && value === Number.MIN_SAFE_INTEGER) || (key === 'maximum' && value === Number.MAX_SAFE_INTEGER)) continue;
+    if (NOISE_BOUNDS[key]?.(value)) continue;
     if (key === 'pattern' && typeof obj.format === 'string') continue;
+    // An enum of strings already says its type; a boolean defaulting to false says nothing.
+    if (key === 'type' && value === 'string' && Array.isArray(obj.enum)) continue;
+    if (key === 'default' && value === false) continue;
     out[key] = prune(value);
   }
   return out;
@@ -54,10 +90,10 @@ export function compactAnnotations(a: ToolAnnotations): Partial<ToolAnnotations>
   return out;
 }
 
+/** Titles are left out of the listing: hosts fall back to the name, and every byte is per turn. */
 export function toListedTool(tool: ToolDefinition): Tool {
   return {
     name: tool.name,
-    title: tool.title,
     description: tool.description,
     inputSchema: compactJsonSchema(tool.inputSchema, 'input') as Tool['inputSchema'],
     outputSchema: compactJsonSchema(tool.outputSchema, 'output') as Tool['outputSchema'],

@@ -1,13 +1,37 @@
 import { ConfigError, type Config } from '../config.js';
 import type { ToolDefinition } from './types.js';
+import { agentResult } from './agents/agentResult.js';
+import { spawnAgent } from './agents/spawnAgent.js';
+import { spawnParallelAgents } from './agents/spawnParallelAgents.js';
+import { costSetBudget } from './cost/costSetBudget.js';
+import { costSummary } from './cost/costSummary.js';
+import { healingStatus } from './healing/healingStatus.js';
 import { tasksAdd } from './tasks/tasksAdd.js';
 import { tasksComplete } from './tasks/tasksComplete.js';
 import { tasksDelete } from './tasks/tasksDelete.js';
 import { tasksList } from './tasks/tasksList.js';
 import { tasksUpdate } from './tasks/tasksUpdate.js';
+import { trialsExport } from './trials/trialsExport.js';
+import { trialsGet } from './trials/trialsGet.js';
+import { trialsList } from './trials/trialsList.js';
 
 /** Every tool the server knows, in the order tools/list shows them. */
-export const ALL_TOOLS: readonly ToolDefinition[] = [tasksAdd, tasksList, tasksComplete, tasksUpdate, tasksDelete];
+export const ALL_TOOLS: readonly ToolDefinition[] = [
+  spawnAgent,
+  spawnParallelAgents,
+  agentResult,
+  tasksAdd,
+  tasksList,
+  tasksComplete,
+  tasksUpdate,
+  tasksDelete,
+  costSummary,
+  costSetBudget,
+  healingStatus,
+  trialsList,
+  trialsGet,
+  trialsExport,
+];
 
 /**
  * Applies TASK_ORCHESTRATOR_TOOLS and TASK_ORCHESTRATOR_DISABLED_TOOLS. Unknown names are a

@@ -57,8 +57,13 @@ describe('the stdio server process', () => {
     const core = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir(), TASK_ORCHESTRATOR_TOOLS: 'core' });
     const coreList = await core.client.listTools();
     await core.stop();
-    expect(JSON.stringify(coreList).length).toBeLessThanOrEqual(5 * 1024);
-    expect(coreList.tools.map((t) => t.name)).toContain('tasks_add');
+    expect(core.transport.invalidStdoutLines).toEqual([]);
+    // The whole tools/list answer as it crosses the wire, JSON-RPC envelope included.
+    const answer = core.transport.stdoutLines.find((line) => line.includes('"tools":['))!;
+    expect(Buffer.byteLength(answer)).toBeLessThanOrEqual(5 * 1024);
+    expect(coreList.tools.map((t) => t.name).sort()).toEqual(
+      ['agent_result', 'cost_summary', 'spawn_agent', 'spawn_parallel_agents', 'tasks_add', 'tasks_complete', 'tasks_list'],
+    );
 
     const picked = await startServer({
       TASK_ORCHESTRATOR_HOME: makeTempDir(),

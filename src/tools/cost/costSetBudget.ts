@@ -10,7 +10,7 @@ export const costSetBudget = defineTool({
   title: 'Set budget',
   description:
     'Set daily and/or monthly USD limits for a provider (or one model of it). null removes a limit; omitted limits stay. Calls that could pass a limit are refused.',
-  set: 'core',
+  set: 'extra',
   inputSchema: z.object({
     provider: z.enum(PROVIDER_IDS as [string, ...string[]]),
     model: z.string().trim().min(1).max(200).optional().describe('Limit only this model'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listAs } from '../listing.js';
 import { defineTool } from '../types.js';
 import { amountsSchema, budgetLine, budgetStatusSchema, usdText } from './schemas.js';
 
@@ -9,11 +10,12 @@ const bound = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
 export const costSummary = defineTool({
   name: 'cost_summary',
   title: 'Cost summary',
-  description:
-    'Money spent on model calls: totals, a breakdown, budgets (spent/reserved/remaining) and the dearest recent calls. Dates are in the configured time zone; a "to" date is inclusive.',
+  description: 'Spend on model calls: totals, breakdown, budgets (spent/reserved/remaining), priciest recent calls.',
   set: 'core',
   inputSchema: z.object({
-    period: z.union([z.enum(['today', 'month', 'all']), z.object({ from: bound, to: bound })]).default('today'),
+    period: z
+      .union([z.enum(['today', 'month', 'all']), listAs(z.object({ from: bound, to: bound }), { type: 'object', description: '{from, to}: ISO dates, to inclusive' })])
+      .default('today'),
     group_by: z.enum(['provider', 'model', 'day', 'task', 'tag']).default('provider'),
   }),
   outputSchema: z.object({

@@ -13,7 +13,7 @@ export const tasksAdd = defineTool({
     priority: prioritySchema.default('medium'),
     due: dueSchema.optional(),
     tags: tagsSchema.optional(),
-    source: sourceSchema.optional().describe('Where the task came from'),
+    source: sourceSchema.optional(),
   }),
   outputSchema: z.object({ task: taskSchema }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

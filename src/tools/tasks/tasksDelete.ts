@@ -6,7 +6,7 @@ export const tasksDelete = defineTool({
   name: 'tasks_delete',
   title: 'Delete task',
   description: 'Delete a task permanently.',
-  set: 'core',
+  set: 'extra',
   inputSchema: z.object({ id: taskIdSchema }),
   outputSchema: z.object({ deleted: taskSchema }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

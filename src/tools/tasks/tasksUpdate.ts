@@ -6,7 +6,7 @@ export const tasksUpdate = defineTool({
   name: 'tasks_update',
   title: 'Update task',
   description: 'Change fields of a task; null clears description, due or source. status "open" reopens.',
-  set: 'core',
+  set: 'extra',
   inputSchema: z
     .object({
       id: taskIdSchema,

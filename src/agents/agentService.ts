@@ -1,0 +1,400 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { AppError, CancelledError, InvalidInputError, errorMessage, redactSecrets } from '../errors.js';
+import type { EventBus } from '../events.js';
+import { gradeOutput } from '../eval/grading.js';
+import { parseJsonOutput } from '../eval/graders/codeGraders.js';
+import { JsonSchemaCache } from '../eval/graders/jsonSchemaCache.js';
+import { parseGraderSpecs, type GraderSpec } from '../eval/graders/specs.js';
+import type { GraderResult } from '../eval/graders/types.js';
+import type { Logger } from '../logger.js';
+import { estimateTokens } from '../providers/sampling.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { GenerateResult, Provider, ProviderId } from '../providers/types.js';
+import type { HealingService } from '../resilience/healingService.js';
+import type { SpawnTrace, SpawnTracer } from '../tracing/spawnTracer.js';
+import type { ToolContext } from '../tools/types.js';
+import { remainingBudgetUsd, type CostPort, type TrialPort } from './ports.js';
+import { selectModel, type ModelChoice } from './modelSelection.js';
+import type { AgentResult, AgentSpec } from './spawnSchema.js';
+
+/**
+ * A seam for the immune system and failure predictor: runs before any money is reserved. It may
+ * refuse the call (throw an AppError) or return a failure-risk estimate per model.
+ */
+export type PreCheck = (spec: AgentSpec) => Promise<{ failureRisk?: (model: string) => number | undefined } | void>;
+
+export interface AgentServiceDeps {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  events: EventBus;
+  providers: ProviderRegistry;
+  healing: HealingService;
+  cost: CostPort;
+  trials: TrialPort;
+  tracer: SpawnTracer;
+  preChecks?: PreCheck[];
+}
+
+export interface RunContext {
+  signal: AbortSignal;
+  createMessage?: ToolContext['createMessage'];
+  /** Parallel batch this agent belongs to. */
+  parentRunId?: string | undefined;
+  /** Epoch ms by which everything, retries included, must be over. */
+  deadline?: number | undefined;
+}
+
+interface ModelCall {
+  result: GenerateResult;
+  costUsd: number;
+  attempts: number;
+}
+
+/** The one pipeline every agent call runs through. */
+export class AgentService {
+  /** Compiled JSON Schemas, shared by every call: compiling costs milliseconds, validating microseconds. */
+  private readonly schemas = new JsonSchemaCache();
+
+  constructor(private readonly deps: AgentServiceDeps) {}
+
+  /** Validates what can be validated before anything runs (grader specs, provider config). */
+  prepare(spec: AgentSpec, ctx: Pick<RunContext, 'createMessage'>): { graders: GraderSpec[] | undefined; provider: Provider } {
+    const graders = this.resolveGraders(spec);
+    const provider = this.deps.providers.get(spec.provider as ProviderId, ctx);
+    if (spec.provider === 'openai_compatible' && spec.model === 'auto' && !this.deps.config.openai.defaultModel) {
+      throw new InvalidInputError('model "auto" with provider openai_compatible needs OPENAI_MODEL set on the server; or pass model explicitly.');
+    }
+    return { graders, provider };
+  }
+
+  /**
+   * Runs one agent end to end. Never throws for what happens at the provider or in grading:
+   * those end as a result with status "errored"; invalid input and missing configuration throw.
+   */
+  async spawn(spec: AgentSpec, ctx: RunContext): Promise<AgentResult> {
+    const { graders, provider } = this.prepare(spec, ctx);
+    const { clock, trials, config } = this.deps;
+    const started = clock.now();
+    const tags = spec.tags ?? [];
+    const trial = trials.create({
+      prompt: spec.prompt,
+      system: spec.system ?? null,
+      responseSchema: spec.response_schema ?? null,
+      provider: spec.provider,
+      taskId: spec.task_id ?? null,
+      tags,
+      parentRunId: ctx.parentRunId ?? null,
+    });
+    const trace = this.deps.tracer.startSpawn({
+      trialId: trial.id,
+      name: 'spawn_agent',
+      prompt: spec.prompt,
+      ...(spec.system !== undefined && { system: spec.system }),
+      tags,
+      taskId: spec.task_id ?? null,
+      parentRunId: ctx.parentRunId ?? null,
+    });
+
+    let totalCost = 0;
+    let attempts = 0;
+    let inputTokens = 0;
+    let outputTokens = 0;
+    let choice: ModelChoice | undefined;
+    let escalated = false;
+    try {
+      let risk: ((model: string) => number | undefined) | undefined;
+      for (const check of this.deps.preChecks ?? []) {
+        const verdict = await check(spec);
+        if (verdict?.failureRisk) risk = verdict.failureRisk;
+      }
+      trials.markRunning(trial.id);
+      const canEscalate = spec.escalate ?? spec.model === 'auto';
+      let minTier: number | undefined;
+      for (;;) {
+        choice = this.chooseModel(spec, provider, minTier, risk);
+        const call = await this.callModel(provider, choice, spec, trial.id, ctx, trace);
+        totalCost += call.costUsd;
+        attempts += call.attempts;
+        inputTokens += call.result.usage.inputTokens;
+        outputTokens += call.result.usage.outputTokens;
+        const text = call.result.text;
+        const json = spec.response_schema ? parseJsonOutput(text) : undefined;
+        const grading = await gradeOutput(
+          graders,
+          text,
+          { prompt: spec.prompt, system: spec.system, responseSchema: spec.response_schema, schemas: this.schemas },
+          this.judgeDeps(trial.id, spec, ctx, (usd) => (totalCost += usd)),
+        );
+        for (const r of grading.results) if (r.score !== null) trace.score(r.type, r.score, r.reason);
+        const top = this.tiersFor(spec).length - 1;
+        if (!grading.passed && canEscalate && spec.model === 'auto' && !escalated && choice.tier < top) {
+          escalated = true;
+          minTier = choice.tier + 1;
+          this.deps.logger.info(`graders failed on ${choice.model}; escalating once to the next tier`, { trialId: trial.id });
+          continue;
+        }
+        trials.complete(trial.id, {
+          output: text,
+          ...(json?.ok && { parsedJson: json.value }),
+          model: call.result.model || choice.model,
+          modelReason: choice.reason,
+          inputTokens,
+          outputTokens,
+          costUsd: totalCost,
+          latencyMs: clock.now() - started,
+          attempts,
+        });
+        trials.grade(trial.id, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
+        const result = this.result(trial.id, spec, {
+          status: grading.passed ? 'passed' : 'failed',
+          text,
+          json: json?.ok ? json.value : undefined,
+          model: call.result.model || choice.model,
+          choice,
+          escalated,
+          attempts,
+          inputTokens,
+          outputTokens,
+          costUsd: totalCost,
+          latencyMs: clock.now() - started,
+          graders: grading.results,
+        });
+        this.finish(trace, spec, result);
+        return result;
+      }
+    } catch (err) {
+      const cancelled = err instanceof CancelledError || ctx.signal.aborted;
+      const error = {
+        code: cancelled ? 'cancelled' : err instanceof AppError ? err.code : 'internal',
+        message: redactSecrets(cancelled ? 'The call was cancelled.' : errorMessage(err), config.secrets),
+      };
+      trials.error(trial.id, { code: error.code, message: error.message, costUsd: totalCost, attempts, latencyMs: clock.now() - started, model: choice?.model ?? null });
+      const result = this.result(trial.id, spec, {
+        status: cancelled ? 'cancelled' : 'errored',
+        text: null,
+        json: undefined,
+        model: choice?.model ?? null,
+        choice,
+        escalated,
+        attempts,
+        inputTokens,
+        outputTokens,
+        costUsd: totalCost,
+        latencyMs: clock.now() - started,
+        graders: [],
+        error,
+      });
+      this.finish(trace, spec, result);
+      return result;
+    }
+  }
+
+  /** The caller's graders, validated in full; undefined means the defaults (see gradeOutput). */
+  private resolveGraders(spec: AgentSpec): GraderSpec[] | undefined {
+    return spec.graders && spec.graders.length > 0 ? parseGraderSpecs(spec.graders, this.schemas) : undefined;
+  }
+
+  /** The models "auto" chooses among; a named model is the only candidate. */
+  private tiersFor(spec: AgentSpec): readonly string[] {
+    if (spec.model !== 'auto') return [spec.model];
+    if (spec.provider === 'google_gemini') return this.deps.config.models.tiers;
+    return [spec.provider === 'openai_compatible' ? (this.deps.config.openai.defaultModel ?? 'auto') : 'auto'];
+  }
+
+  private maxOutputTokens(spec: AgentSpec): number {
+    return spec.max_output_tokens ?? this.deps.config.agents.defaultMaxOutputTokens;
+  }
+
+  private promptTokens(spec: AgentSpec): number {
+    return estimateTokens(`${spec.system ?? ''}\n${spec.prompt}${spec.response_schema ? JSON.stringify(spec.response_schema) : ''}`) + 16;
+  }
+
+  private chooseModel(spec: AgentSpec, provider: Provider, minTier: number | undefined, risk: ((m: string) => number | undefined) | undefined): ModelChoice {
+    const tiers = this.tiersFor(spec);
+    if (spec.model !== 'auto' || spec.provider !== 'google_gemini') {
+      const model = tiers[0]!;
+      return { model, tier: 0, kind: 'general', reason: spec.model === 'auto' ? `${provider.id} default model` : 'requested by the caller' };
+    }
+    const promptTokens = this.promptTokens(spec);
+    const maxOut = this.maxOutputTokens(spec);
+    return selectModel({
+      prompt: spec.prompt,
+      system: spec.system,
+      promptTokens,
+      hasSchema: spec.response_schema !== undefined,
+      tiers,
+      isAvailable: (model) => this.deps.healing.isAvailable(provider.id, model),
+      maxCostUsd: (model) => this.deps.cost.estimateMaxCostUsd(provider.id, model, promptTokens, maxOut),
+      remainingBudgetUsd: remainingBudgetUsd(this.deps.cost, provider.id),
+      failureRisk: risk,
+      minTier,
+    });
+  }
+
+  /** Reserve → resilient provider call (each attempt booked) → settle or release. */
+  private async callModel(provider: Provider, choice: ModelChoice, spec: AgentSpec, trialId: string, ctx: RunContext, trace: SpawnTrace): Promise<ModelCall> {
+    const { cost, healing, clock, config } = this.deps;
+    const maxOutputTokens = this.maxOutputTokens(spec);
+    const booking = { trialId, taskId: spec.task_id ?? null, tags: spec.tags ?? [] };
+    const reservation = cost.reserve({
+      provider: provider.id,
+      model: choice.model,
+      maxCostUsd: cost.estimateMaxCostUsd(provider.id, choice.model, this.promptTokens(spec), maxOutputTokens),
+      trialId,
+      taskId: spec.task_id ?? null,
+    });
+    let settled = false;
+    try {
+      let attemptStarted = clock.now();
+      const { value, attempts } = await healing.call(
+        { provider: provider.id, model: choice.model },
+        (signal) => {
+          attemptStarted = clock.now();
+          return provider.generate({
+            model: choice.model,
+            prompt: spec.prompt,
+            system: spec.system,
+            temperature: spec.temperature,
+            maxOutputTokens,
+            responseSchema: spec.response_schema,
+            signal,
+          });
+        },
+        {
+          signal: ctx.signal,
+          timeoutMs: spec.timeout_ms ?? config.agents.callTimeoutMs,
+          deadline: ctx.deadline,
+          onAttemptFailed: ({ attempt, error }) => {
+            const status = error instanceof CancelledError || ctx.signal.aborted ? 'cancelled' : 'error';
+            cost.record({ provider: provider.id, model: choice.model, inputTokens: 0, outputTokens: 0, status, ...booking });
+            trace.generation({
+              provider: provider.id,
+              model: choice.model,
+              input: spec.prompt,
+              output: null,
+              inputTokens: 0,
+              outputTokens: 0,
+              costUsd: 0,
+              startedAt: attemptStarted,
+              endedAt: clock.now(),
+              error: error.message,
+              attempt,
+              modelReason: choice.reason,
+            });
+          },
+        },
+      );
+      const entry = cost.settle(reservation.id, {
+        inputTokens: value.usage.inputTokens,
+        outputTokens: value.usage.outputTokens,
+        status: 'ok',
+        ...booking,
+      });
+      settled = true;
+      trace.generation({
+        provider: provider.id,
+        model: value.model || choice.model,
+        input: spec.prompt,
+        output: value.text,
+        inputTokens: value.usage.inputTokens,
+        outputTokens: value.usage.outputTokens,
+        costUsd: entry.cost_usd,
+        startedAt: attemptStarted,
+        endedAt: clock.now(),
+        attempt: attempts,
+        modelReason: choice.reason,
+      });
+      return { result: value, costUsd: entry.cost_usd, attempts };
+    } finally {
+      if (!settled) cost.release(reservation.id);
+    }
+  }
+
+  private judgeDeps(trialId: string, spec: AgentSpec, ctx: RunContext, addCost: (usd: number) => void) {
+    const { config, providers, cost } = this.deps;
+    const judgeProvider = providers.isConfigured('google_gemini') ? providers.get('google_gemini') : providers.get(spec.provider as ProviderId, ctx);
+    return {
+      provider: judgeProvider,
+      judgeModel: judgeProvider.id === 'google_gemini' ? config.models.judge : this.tiersFor(spec)[0]!,
+      signal: ctx.signal,
+      secrets: config.secrets,
+      onJudgeCall: (info: { provider: string; model: string; inputTokens: number; outputTokens: number; status: 'ok' | 'error' }) => {
+        const entry = cost.record({
+          provider: info.provider,
+          model: info.model,
+          inputTokens: info.inputTokens,
+          outputTokens: info.outputTokens,
+          status: info.status,
+          trialId,
+          taskId: spec.task_id ?? null,
+          tags: [...(spec.tags ?? []), 'judge'],
+        });
+        addCost(entry.cost_usd);
+        return entry.cost_usd;
+      },
+    };
+  }
+
+  private result(
+    trialId: string,
+    spec: AgentSpec,
+    r: {
+      status: AgentResult['status'];
+      text: string | null;
+      json: unknown;
+      model: string | null;
+      choice: ModelChoice | undefined;
+      escalated: boolean;
+      attempts: number;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      latencyMs: number;
+      graders: GraderResult[];
+      error?: { code: string; message: string };
+    },
+  ): AgentResult {
+    return {
+      trial_id: trialId,
+      status: r.status,
+      passed: r.status === 'passed',
+      text: r.text,
+      ...(r.json !== undefined && { json: r.json }),
+      provider: spec.provider,
+      model: r.model,
+      model_reason: r.choice?.reason ?? 'no model was called',
+      escalated: r.escalated,
+      attempts: r.attempts,
+      input_tokens: r.inputTokens,
+      output_tokens: r.outputTokens,
+      cost_usd: roundUsd(r.costUsd),
+      latency_ms: r.latencyMs,
+      graders: r.graders.map((g) => ({ type: g.type, pass: g.pass, score: g.score, reason: g.reason, status: g.status, required: g.required })),
+      ...(r.error && { error: r.error }),
+    };
+  }
+
+  private finish(trace: SpawnTrace, spec: AgentSpec, result: AgentResult): void {
+    trace.end({ status: result.status, output: result.text, costUsd: result.cost_usd, latencyMs: result.latency_ms });
+    this.deps.events.emit('trial.finished', {
+      trialId: result.trial_id,
+      status: result.status === 'cancelled' ? 'errored' : result.status,
+      provider: result.provider,
+      model: result.model ?? '',
+      prompt: spec.prompt,
+      output: result.text,
+      error: result.error ?? null,
+      costUsd: result.cost_usd,
+      latencyMs: result.latency_ms,
+      taskId: spec.task_id ?? null,
+      tags: spec.tags ?? [],
+      graderResults: result.graders.map((g) => ({ type: g.type, pass: g.pass, score: g.score, reason: g.reason })),
+    });
+  }
+}
+
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e8) / 1e8;
+}

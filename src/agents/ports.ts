@@ -1,0 +1,54 @@
+import type { GraderResult } from '../eval/graders/types.js';
+
+/**
+ * What the agent pipeline needs from the cost ledger and the trial store, as narrow interfaces:
+ * the pipeline is tested against the real stores, but depends on no more than this.
+ */
+export interface CostPort {
+  estimateMaxCostUsd(provider: string, model: string, promptTokens: number, maxOutputTokens: number): number;
+  listBudgets(): Array<{ provider: string; model: string | null; daily: { remaining_usd: number } | null; monthly: { remaining_usd: number } | null }>;
+  reserve(req: { provider: string; model: string; maxCostUsd: number; trialId?: string; taskId?: number | null }): { id: string };
+  settle(reservationId: string, call: BookedCall): { cost_usd: number };
+  release(reservationId: string): void;
+  record(call: BookedCall & { provider: string; model: string }): { cost_usd: number };
+}
+
+export interface BookedCall {
+  inputTokens: number;
+  outputTokens: number;
+  status: 'ok' | 'error' | 'cancelled';
+  trialId?: string | null;
+  taskId?: number | null;
+  tags?: string[];
+}
+
+export interface TrialPort {
+  create(t: {
+    prompt: string;
+    system: string | null;
+    responseSchema: Record<string, unknown> | null;
+    provider: string;
+    taskId: number | null;
+    tags: string[];
+    parentRunId: string | null;
+  }): { id: string };
+  markRunning(id: string): unknown;
+  complete(
+    id: string,
+    r: { output: string; parsedJson?: unknown; model: string; modelReason: string; inputTokens: number; outputTokens: number; costUsd: number; latencyMs: number; attempts: number },
+  ): unknown;
+  grade(id: string, results: readonly GraderResult[], passed: boolean, update?: { score?: number | null; incomplete?: boolean }): unknown;
+  error(id: string, e: { code: string; message: string; costUsd: number; attempts: number; latencyMs: number; model: string | null }): unknown;
+}
+
+/** USD left under the tightest provider-wide budget (daily or monthly); undefined when none is set. */
+export function remainingBudgetUsd(cost: Pick<CostPort, 'listBudgets'>, provider: string): number | undefined {
+  let remaining: number | undefined;
+  for (const budget of cost.listBudgets()) {
+    if (budget.provider !== provider || budget.model !== null) continue;
+    for (const period of [budget.daily, budget.monthly]) {
+      if (period) remaining = Math.min(remaining ?? Infinity, period.remaining_usd);
+    }
+  }
+  return remaining;
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { CODE_GRADER_TYPES, MODEL_GRADER_TYPES } from '../eval/graders/specs.js';
+import { PROVIDER_IDS } from '../providers/types.js';
+import { listAs } from '../tools/listing.js';
+
+/**
+ * One agent's arguments, shared by spawn_agent and each entry of spawn_parallel_agents. Kept
+ * compact: its JSON Schema is listed twice to the host model on every turn. Grader entries are
+ * listed loosely ({type, ...params}) and validated in full by the grader specs schema.
+ */
+export const agentSpecSchema = z.object({
+  prompt: z.string().min(1).max(1_000_000),
+  system: z.string().max(200_000).optional(),
+  model: z.string().min(1).max(100).default('auto').describe('"auto" picks a tier'),
+  provider: z.enum(PROVIDER_IDS as [string, ...string[]]).default('google_gemini'),
+  temperature: z.number().min(0).max(2).optional(),
+  max_output_tokens: z.number().int().min(1).max(65_536).optional(),
+  response_schema: z.record(z.string(), z.unknown()).optional().describe('JSON Schema the answer must match'),
+  graders: z
+    .array(
+      listAs(z.looseObject({ type: z.enum([...CODE_GRADER_TYPES, ...MODEL_GRADER_TYPES]) }), {
+        type: 'object',
+        description: `{type, ...}; type: ${[...CODE_GRADER_TYPES, ...MODEL_GRADER_TYPES].join('|')}; e.g. {type:"regex",pattern}, {type:"contains",values}, {type:"relevance",threshold}`,
+      }),
+    )
+    .max(20)
+    .optional(),
+  escalate: z.boolean().optional().describe('Retry a tier up if graders fail (auto: on)'),
+  timeout_ms: z.number().int().min(1_000).max(3_600_000).optional(),
+  task_id: z.number().int().positive().optional(),
+  tags: z.array(z.string().min(1).max(50)).max(20).optional(),
+});
+
+export type AgentSpec = z.output<typeof agentSpecSchema>;
+
+export const graderResultSchema = z.object({
+  type: z.string(),
+  pass: z.boolean().nullable(),
+  score: z.number().nullable(),
+  reason: z.string(),
+  status: z.enum(['graded', 'could_not_grade']),
+  required: z.boolean(),
+});
+
+export const agentResultSchema = z.object({
+  trial_id: z.string(),
+  status: z.enum(['passed', 'failed', 'errored', 'cancelled']),
+  passed: z.boolean(),
+  text: z.string().nullable(),
+  json: z.unknown().optional(),
+  provider: z.string(),
+  model: z.string().nullable(),
+  model_reason: z.string(),
+  escalated: z.boolean(),
+  attempts: z.number().int(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cost_usd: z.number(),
+  latency_ms: z.number(),
+  graders: z.array(graderResultSchema),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+
+export type AgentResult = z.output<typeof agentResultSchema>;

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { runParallel, type ParallelOutcome } from '../../agents/parallel.js';
+import { ProgressHeartbeat } from '../../agents/progress.js';
+import { agentResultSchema, agentSpecSchema } from '../../agents/spawnSchema.js';
+import { listAs } from '../listing.js';
+import { defineTool, type ToolContext } from '../types.js';
+import type { AppServices } from '../../app.js';
+import { agentHeadline, usd } from './format.js';
+
+const inputSchema = z.object({
+  agents: z
+    .array(listAs(agentSpecSchema, { type: 'object', description: 'spawn_agent arguments (no background)', required: ['prompt'] }))
+    .min(1)
+    .max(100),
+  max_concurrency: z.number().int().min(1).max(50).optional(),
+  mode: z.enum(['all', 'first_success', 'best_score']).default('all'),
+  timeout_ms: z.number().int().min(1_000).max(3_600_000).optional().describe('For the whole batch'),
+  background: z.boolean().default(false),
+});
+
+export const parallelOutcomeSchema = z.object({
+  mode: z.enum(['all', 'first_success', 'best_score']),
+  results: z.array(agentResultSchema.extend({ index: z.number().int() })),
+  winner_index: z.number().int().nullable(),
+  totals: z.object({
+    agents: z.number().int(),
+    passed: z.number().int(),
+    failed: z.number().int(),
+    errored: z.number().int(),
+    cancelled: z.number().int(),
+    cost_usd: z.number(),
+    wall_ms: z.number(),
+  }),
+});
+
+function summary(outcome: ParallelOutcome): string {
+  const t = outcome.totals;
+  const head = `${t.agents} agents: ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.cancelled} cancelled · ${usd(t.cost_usd)} · ${(t.wall_ms / 1000).toFixed(1)} s${outcome.winner_index !== null ? ` · winner #${outcome.winner_index}` : ''}`;
+  const lines = outcome.results.map((r) => `#${r.index} ${agentHeadline(r)}${r.error ? ` — ${r.error.message}` : r.text ? ` — ${r.text.slice(0, 160).replace(/\s+/g, ' ')}` : ''}`);
+  return [head, ...lines].join('\n');
+}
+
+async function run(args: z.output<typeof inputSchema>, services: AppServices, ctx: Pick<ToolContext, 'createMessage' | 'reportProgress' | 'wantsProgress'>, signal: AbortSignal, parentRunId: string | undefined, onPartial?: (p: unknown) => void) {
+  const { clock, config } = services;
+  const total = args.agents.length;
+  let spent = 0;
+  let finished = 0;
+  const heartbeat = ctx.wantsProgress
+    ? new ProgressHeartbeat(ctx.reportProgress, total, config.agents.progressIntervalMs, () => `${finished}/${total} agents done, ${usd(spent)} spent`).start()
+    : undefined;
+  const partial: unknown[] = [];
+  try {
+    return await runParallel(
+      services.agents,
+      args.agents,
+      {
+        maxConcurrency: args.max_concurrency ?? config.agents.defaultMaxConcurrency,
+        mode: args.mode,
+        deadline: args.timeout_ms !== undefined ? clock.now() + args.timeout_ms : undefined,
+        parentRunId,
+        onAgentDone: (index, result, done) => {
+          finished = done;
+          spent += result.cost_usd;
+          heartbeat?.agentFinished();
+          if (onPartial) {
+            partial.push({ index, ...result });
+            onPartial(partial);
+          }
+        },
+      },
+      { signal, createMessage: ctx.createMessage },
+      () => clock.now(),
+    );
+  } finally {
+    heartbeat?.stop();
+  }
+}
+
+export const spawnParallelAgents = defineTool({
+  name: 'spawn_parallel_agents',
+  title: 'Spawn parallel agents',
+  description:
+    'Run 1-100 spawn_agent calls concurrently; results in input order, each with its status. first_success stops at the first pass; best_score picks the best.',
+  set: 'core',
+  inputSchema,
+  outputSchema: z.object({ outcome: parallelOutcomeSchema.optional(), run_id: z.string().optional() }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async handler(args, services, ctx) {
+    if (args.background) {
+      const runId = services.runs.start('spawn_parallel_agents', (signal, reportPartial) =>
+        run(args, services, { ...ctx, wantsProgress: false }, signal, undefined, reportPartial),
+      );
+      return { structured: { run_id: runId }, text: `Started ${args.agents.length} agents in the background: ${runId}. Poll agent_result.` };
+    }
+    const outcome = await run(args, services, ctx, ctx.signal, undefined);
+    return { structured: { outcome }, text: summary(outcome) };
+  },
+});

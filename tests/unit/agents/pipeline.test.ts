@@ -1,0 +1,117 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../../src/app.js';
+import { runParallel } from '../../../src/agents/parallel.js';
+import { agentSpecSchema, type AgentSpec } from '../../../src/agents/spawnSchema.js';
+import { loadConfig } from '../../../src/config.js';
+import { silentLogger } from '../../../src/logger.js';
+import { promptOf, serverError, startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
+import { makeTempDir } from '../../helpers/paths.js';
+
+const spec = (input: Record<string, unknown>): AgentSpec => agentSpecSchema.parse(input);
+
+describe('agent pipeline in-process (real stores, real Gemini client, emulator)', () => {
+  let emulator: GeminiEmulator;
+  let app: App;
+
+  beforeAll(async () => {
+    emulator = await startGeminiEmulator();
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+  beforeEach(() => {
+    emulator.reset();
+    emulator.setDefault(undefined);
+    const config = loadConfig({
+      TASK_ORCHESTRATOR_HOME: makeTempDir(),
+      GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno',
+      GEMINI_BASE_URL: emulator.url,
+      TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
+      TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',
+    });
+    app = createApp({ config, logger: silentLogger });
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const ctx = () => ({ signal: new AbortController().signal });
+
+  it('records a trial with the graded outcome and books the call', async () => {
+    emulator.enqueue({ kind: 'ok', text: 'hello world', usage: { input: 10, output: 5 } });
+    const finished: unknown[] = [];
+    app.services.events.on('trial.finished', (e) => finished.push(e));
+    const result = await app.services.agents.spawn(spec({ prompt: 'say hello', model: 'gemini-2.5-flash', tags: ['t1'], graders: [{ type: 'regex', pattern: 'hello' }] }), ctx());
+    expect(result.status).toBe('passed');
+    const trial = app.services.trials.get(result.trial_id);
+    expect(trial).toMatchObject({ status: 'passed', output: 'hello world', model: 'gemini-2.5-flash', input_tokens: 10, output_tokens: 5, attempts: 1, tags: ['t1'] });
+    expect(finished).toEqual([expect.objectContaining({ trialId: result.trial_id, status: 'passed', prompt: 'say hello', tags: ['t1'] })]);
+    const summary = app.services.cost.summary({ period: 'all' });
+    expect(summary.totals.calls).toBe(1);
+    expect(summary.totals.usd).toBeCloseTo(result.cost_usd, 10);
+  });
+
+  it('a failed grade is a failed trial, not an error; without escalation it is not retried', async () => {
+    emulator.setDefault({ kind: 'ok', text: 'nope' });
+    const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash', graders: [{ type: 'contains', values: ['yes'] }] }), ctx());
+    expect(result).toMatchObject({ status: 'failed', passed: false, escalated: false });
+    expect(emulator.requests).toHaveLength(1);
+    expect(app.services.trials.get(result.trial_id).status).toBe('failed');
+  });
+
+  it('an errored call books one ledger row per attempt and releases the reservation', async () => {
+    emulator.setDefault(serverError(503));
+    const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());
+    expect(result.status).toBe('errored');
+    expect(result.error?.code).toMatch(/provider_error|circuit_open/);
+    const summary = app.services.cost.summary({ period: 'all' });
+    expect(summary.totals.calls).toBe(emulator.requests.length);
+    expect(summary.totals.usd).toBe(0);
+    expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'errored' });
+  });
+
+  it('cancellation mid-call ends as cancelled and books nothing', async () => {
+    emulator.setDefault({ kind: 'hang' });
+    const controller = new AbortController();
+    const pending = app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash' }), { signal: controller.signal });
+    await expect.poll(() => emulator.inFlight).toBe(1);
+    controller.abort();
+    const result = await pending;
+    expect(result.status).toBe('cancelled');
+    await expect.poll(() => emulator.closedEarly).toBe(1);
+    expect(app.services.cost.summary({ period: 'all' }).totals.usd).toBe(0);
+  });
+
+  it('first_success cancels the rest once one passes', async () => {
+    emulator.setDefault((req) => (promptOf(req).includes('fast') ? { kind: 'ok', text: 'fast', delayMs: 20 } : { kind: 'ok', text: 'slow', delayMs: 2_000 }));
+    const specs = [spec({ prompt: 'slow 1', model: 'gemini-2.5-flash' }), spec({ prompt: 'fast', model: 'gemini-2.5-flash' }), spec({ prompt: 'slow 2', model: 'gemini-2.5-flash' }), spec({ prompt: 'slow 3', model: 'gemini-2.5-flash' })];
+    const started = Date.now();
+    const outcome = await runParallel(app.services.agents, specs, { maxConcurrency: 3, mode: 'first_success' }, ctx(), Date.now);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(outcome.winner_index).toBe(1);
+    expect(outcome.results.map((r) => r.status)).toEqual(['cancelled', 'passed', 'cancelled', 'cancelled']);
+  });
+
+  it('best_score picks the passing agent with the best grader score', async () => {
+    emulator.setDefault((req) => ({ kind: 'ok', text: promptOf(req) }));
+    const graders = [{ type: 'contains', values: ['a', 'b', 'c'], mode: 'any', required: false }, { type: 'non_empty' }];
+    const specs = ['a', 'a b c', 'zzz'].map((p) => spec({ prompt: p, model: 'gemini-2.5-flash', graders }));
+    const outcome = await runParallel(app.services.agents, specs, { maxConcurrency: 2, mode: 'best_score' }, ctx(), Date.now);
+    expect(outcome.results.every((r) => r.status === 'passed')).toBe(true);
+    expect(outcome.winner_index).not.toBe(2);
+  });
+
+  it('a batch deadline cancels agents still running', async () => {
+    emulator.setDefault({ kind: 'hang' });
+    const outcome = await runParallel(app.services.agents, [spec({ prompt: 'a', model: 'gemini-2.5-flash' })], { maxConcurrency: 1, mode: 'all', deadline: Date.now() + 200 }, ctx(), Date.now);
+    expect(outcome.results[0]!.status).toBe('cancelled');
+  });
+
+  it('an invalid grader spec in one agent of a batch fails only that agent', async () => {
+    emulator.setDefault({ kind: 'ok', text: 'fine' });
+    const specs = [spec({ prompt: 'a', model: 'gemini-2.5-flash' }), spec({ prompt: 'b', graders: [{ type: 'regex', pattern: '(a+)+$' }] })];
+    const outcome = await runParallel(app.services.agents, specs, { maxConcurrency: 2, mode: 'all' }, ctx(), Date.now);
+    expect(outcome.results[0]!.status).toBe('passed');
+    expect(outcome.results[1]).toMatchObject({ status: 'errored', error: { code: 'invalid_input' } });
+  });
+});
