@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db, Migration } from '../db/database.js';
 import { NotFoundError } from '../errors.js';
 
@@ -113,17 +114,29 @@ function toTask(row: TaskRow): Task {
 
 /** The user's persistent task list. Every write is one statement or one transaction. */
 export class TaskStore {
+  /** Compiled statements by SQL text: preparing costs more than running a small query. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
   ) {}
 
+  private stmt(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   add(input: NewTask): Task {
     const now = new Date(this.clock.now()).toISOString();
     const priority = input.priority ?? 'medium';
     const due = input.due === undefined ? null : normaliseDue(input.due);
-    const info = this.db
-      .prepare(
+    const info = this
+      .stmt(
         `INSERT INTO tasks (title, description, priority, priority_rank, due, due_ms, tags, source, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -143,7 +156,7 @@ export class TaskStore {
   }
 
   get(id: number): Task {
-    const row = this.db.prepare<[number], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`).get(id);
+    const row = this.stmt(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined;
     if (!row) throw new NotFoundError(`No task with id ${id}. Use tasks_list to see task ids.`);
     return toTask(row);
   }
@@ -169,14 +182,13 @@ export class TaskStore {
       params.push(dueToMs(query.dueBefore));
     }
     const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${whereSql}`).get(...params) as { n: number }).n;
-    const rows = this.db
-      .prepare<unknown[], TaskRow>(
+    const total = (this.stmt(`SELECT COUNT(*) AS n FROM tasks ${whereSql}`).get(...params) as { n: number }).n;
+    const rows = this.stmt(
         `SELECT ${TASK_COLUMNS} FROM tasks ${whereSql}
          ORDER BY priority_rank, due_ms IS NULL, due_ms, created_at, id
          LIMIT ? OFFSET ?`,
       )
-      .all(...params, query.limit ?? 50, query.offset ?? 0);
+      .all(...params, query.limit ?? 50, query.offset ?? 0) as TaskRow[];
     return { tasks: rows.map(toTask), total };
   }
 
@@ -184,7 +196,7 @@ export class TaskStore {
     const existing = this.get(id);
     if (existing.status === 'done') return { task: existing, alreadyDone: true };
     const now = new Date(this.clock.now()).toISOString();
-    this.db.prepare(`UPDATE tasks SET status = 'done', completed_at = ?, updated_at = ? WHERE id = ? AND status = 'open'`).run(now, now, id);
+    this.stmt(`UPDATE tasks SET status = 'done', completed_at = ?, updated_at = ? WHERE id = ? AND status = 'open'`).run(now, now, id);
     return { task: this.get(id), alreadyDone: false };
   }
 
@@ -224,7 +236,7 @@ export class TaskStore {
   delete(id: number): Task {
     const run = this.db.transaction(() => {
       const existing = this.get(id);
-      this.db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+      this.stmt('DELETE FROM tasks WHERE id = ?').run(id);
       return existing;
     });
     return run.immediate();
