@@ -72,7 +72,8 @@ export function createServer(services: AppServices, tools: readonly ToolDefiniti
               .catch(() => {});
           },
           createMessage: clientCaps?.sampling
-            ? (params, signal) => mcp.server.createMessage(params, { signal })
+            ? // A person may take a while to approve: wait as long as a provider call may take, not the SDK's 60 s.
+              (params, signal) => mcp.server.createMessage(params, { signal, timeout: services.config.agents.callTimeoutMs })
             : undefined,
         };
         const run = (async (): Promise<CallToolResult> => {

@@ -1,3 +1,4 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CancelledError, ProviderError } from '../errors.js';
 import type { ToolContext } from '../tools/types.js';
 import type { GenerateRequest, GenerateResult, Provider } from './types.js';
@@ -45,12 +46,17 @@ export class SamplingProvider implements Provider {
       };
     } catch (err) {
       if (signal.aborted) throw new CancelledError();
+      // A JSON-RPC error from the host is its (or its user's) decision: asking again would re-prompt
+      // a person who said no, so it is a non-retryable 403 the breaker ignores. A timeout or a
+      // dropped connection is transient and retried.
+      const code = err instanceof McpError ? err.code : undefined;
+      const transient = code === undefined || code === ErrorCode.RequestTimeout || code === ErrorCode.ConnectionClosed;
       throw new ProviderError({
         provider: this.id,
         model: req.model,
-        kind: 'http',
-        status: 502,
-        message: `The MCP host could not sample a message: ${err instanceof Error ? err.message : String(err)}`,
+        kind: code === ErrorCode.RequestTimeout ? 'timeout' : 'http',
+        status: transient ? 502 : 403,
+        message: `${transient ? 'The MCP host could not sample a message' : 'The MCP host declined to sample a message'}: ${err instanceof Error ? err.message : String(err)}`,
         cause: err,
       });
     }
