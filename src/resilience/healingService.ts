@@ -507,7 +507,8 @@ export class HealingService {
     entry.totalFailures++;
     entry.consecutiveFailures++;
     const code = err instanceof AppError ? err.code : err.name;
-    const status = err instanceof ProviderError && err.status !== undefined ? `HTTP ${err.status}: ` : '';
+    // Providers usually put the status in their message already; don't say it twice.
+    const status = err instanceof ProviderError && err.status !== undefined && !errorMessage(err).includes(`HTTP ${err.status}`) ? `HTTP ${err.status}: ` : '';
     const message = this.redact(`${status}${errorMessage(err)}`).slice(0, 500);
     entry.lastError = { code, message, at: now };
     if (dailyQuota) {
