@@ -34,7 +34,7 @@ export interface Config {
   /** Price overrides by model name, merged over the built-in table. */
   prices: Record<string, ModelPrice>;
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
-  breaker: { failureThreshold: number; resetTimeoutMs: number };
+  breaker: { failureThreshold: number; resetTimeoutMs: number; minFailureRate: number };
   agents: { callTimeoutMs: number; progressIntervalMs: number; defaultMaxConcurrency: number; defaultMaxOutputTokens: number };
   budget: { timeZone: string; reservationTtlMs: number };
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
@@ -95,6 +95,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: intWithDefault(60_000, 0, 3_600_000),
   TASK_ORCHESTRATOR_BREAKER_THRESHOLD: intWithDefault(3, 1, 1_000),
   TASK_ORCHESTRATOR_BREAKER_RESET_MS: intWithDefault(30_000, 1, 86_400_000),
+  TASK_ORCHESTRATOR_BREAKER_FAILURE_RATE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).default(0.8)),
   TASK_ORCHESTRATOR_CALL_TIMEOUT_MS: intWithDefault(120_000, 100, 3_600_000),
   TASK_ORCHESTRATOR_PROGRESS_INTERVAL_MS: intWithDefault(10_000, 10, 60_000),
   TASK_ORCHESTRATOR_MAX_CONCURRENCY: intWithDefault(5, 1, 100),
@@ -183,7 +184,11 @@ export function loadConfig(env: Env = process.env): Config {
       baseDelayMs: e.TASK_ORCHESTRATOR_RETRY_BASE_MS,
       maxDelayMs: e.TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS,
     },
-    breaker: { failureThreshold: e.TASK_ORCHESTRATOR_BREAKER_THRESHOLD, resetTimeoutMs: e.TASK_ORCHESTRATOR_BREAKER_RESET_MS },
+    breaker: {
+      failureThreshold: e.TASK_ORCHESTRATOR_BREAKER_THRESHOLD,
+      resetTimeoutMs: e.TASK_ORCHESTRATOR_BREAKER_RESET_MS,
+      minFailureRate: e.TASK_ORCHESTRATOR_BREAKER_FAILURE_RATE,
+    },
     agents: {
       callTimeoutMs: e.TASK_ORCHESTRATOR_CALL_TIMEOUT_MS,
       progressIntervalMs: e.TASK_ORCHESTRATOR_PROGRESS_INTERVAL_MS,

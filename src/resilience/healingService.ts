@@ -134,7 +134,13 @@ interface Entry {
   quota: { id: string; resetAt: number } | null;
   /** The state last announced on the bus, so each transition is announced once. */
   announced: BreakerState;
+  /** Outcomes of the latest attempts (newest last), for the failure-rate condition. */
+  outcomes: Array<{ at: number; failed: boolean }>;
 }
+
+/** How many recent attempts, and how far back, the failure-rate condition looks at. */
+export const RATE_WINDOW_ATTEMPTS = 20;
+export const RATE_WINDOW_MS = 60_000;
 
 /** Sleeps on a real timer; rejects with CancelledError as soon as `signal` aborts. */
 export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -384,6 +390,7 @@ export class HealingService {
         target: { provider: target.provider, model: target.model },
         breaker: this.createBreaker(target, false),
         consecutiveFailures: 0,
+        outcomes: [],
         totalFailures: 0,
         totalSuccesses: 0,
         retried: 0,
@@ -484,7 +491,20 @@ export class HealingService {
     return backoffDelay(retry, this.config.retry, this.random);
   }
 
+  private recordOutcome(entry: Entry, failed: boolean): void {
+    entry.outcomes.push({ at: this.clock.now(), failed });
+    if (entry.outcomes.length > RATE_WINDOW_ATTEMPTS) entry.outcomes.shift();
+  }
+
+  /** Share of failures among the attempts of the last minute (at most the last 20). */
+  private recentFailureRate(entry: Entry): number {
+    const since = this.clock.now() - RATE_WINDOW_MS;
+    const window = entry.outcomes.filter((o) => o.at >= since);
+    return window.length === 0 ? 0 : window.filter((o) => o.failed).length / window.length;
+  }
+
   private recordSuccess(entry: Entry, wasHalfOpen: boolean): void {
+    this.recordOutcome(entry, false);
     entry.totalSuccesses++;
     entry.consecutiveFailures = 0;
     if (wasHalfOpen && entry.breaker.closed) this.markClosed(entry, 'the test call succeeded');
@@ -504,6 +524,7 @@ export class HealingService {
 
   private recordFailure(entry: Entry, err: Error, dailyQuota: { id: string } | undefined, wasHalfOpen: boolean): void {
     const now = this.clock.now();
+    this.recordOutcome(entry, true);
     entry.totalFailures++;
     entry.consecutiveFailures++;
     const code = err instanceof AppError ? err.code : err.name;
@@ -518,7 +539,12 @@ export class HealingService {
     } else if (wasHalfOpen || entry.breaker.opened) {
       // Opossum already reopened it when the half-open probe failed.
       if (wasHalfOpen) this.open(entry, now + this.config.breaker.resetTimeoutMs, `the test call failed (${message})`, false);
-    } else if (entry.consecutiveFailures >= this.config.breaker.failureThreshold) {
+    } else if (
+      entry.consecutiveFailures >= this.config.breaker.failureThreshold &&
+      // With many calls in flight, a flaky provider (say 30% 503s) produces runs of failures
+      // in completion order; an outage fails nearly everything. Open only on the latter.
+      this.recentFailureRate(entry) >= this.config.breaker.minFailureRate
+    ) {
       this.open(entry, now + this.config.breaker.resetTimeoutMs, `${entry.consecutiveFailures} consecutive failures (last: ${message})`, false);
     }
   }

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     expect(config.gemini.apiKey).toBeUndefined();
     expect(config.models.tiers).toEqual(['gemini-2.5-flash-lite', 'gemini-2.5-flash', 'gemini-2.5-pro']);
     expect(config.retry).toEqual({ maxRetries: 5, baseDelayMs: 2000, maxDelayMs: 60000 });
-    expect(config.breaker).toEqual({ failureThreshold: 3, resetTimeoutMs: 30000 });
+    expect(config.breaker).toEqual({ failureThreshold: 3, resetTimeoutMs: 30000, minFailureRate: 0.8 });
     expect(config.agents.callTimeoutMs).toBe(120000);
     expect(config.langfuse).toBeUndefined();
   });

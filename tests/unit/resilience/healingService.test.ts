@@ -421,6 +421,21 @@ describe('circuit breaker', () => {
     expect(h.healing.isAvailable(PROVIDER, MODEL)).toBe(available);
   });
 
+  // The failure-rate condition (default 80% of the last minute's attempts, at most 20): runs of
+  // failures from a flaky provider do not open the breaker; an outage does.
+  it.each([
+    ['flaky: 7 successes then 3 failures (3 of 10 failed)', { ok: 7, fail: 3, quietMs: 0 }, {}, 'closed'],
+    ['outage after a quiet minute: old successes no longer count', { ok: 7, fail: 3, quietMs: 61_000 }, {}, 'open'],
+    ['a long outage opens even after recent successes (13 of 16 failed)', { ok: 3, fail: 13, quietMs: 0 }, {}, 'open'],
+    ['rate 0 restores pure consecutive counting', { ok: 7, fail: 3, quietMs: 0 }, { TASK_ORCHESTRATOR_BREAKER_FAILURE_RATE: '0' }, 'open'],
+  ] as const)('failure-rate condition: %s -> %s', async (_label, seq, env, state) => {
+    const h = harness({ TASK_ORCHESTRATOR_RETRY_MAX: '0', ...env });
+    for (let i = 0; i < seq.ok; i++) await h.run(['ok']);
+    h.clock.advance(seq.quietMs);
+    for (let i = 0; i < seq.fail; i++) await h.run([httpError(503)]).catch(() => undefined);
+    expect(h.healing.breakerInfo(PROVIDER, MODEL).state).toBe(state);
+  });
+
   it('opossum on its own (default percentage rule) WOULD open on success,fail,fail,success,fail,fail', async () => {
     // Why the consecutive count is needed: 4 of 6 = 67% > opossum's default 50%.
     const breaker = new CircuitBreaker(async (ok: boolean) => {
