@@ -3,7 +3,7 @@ import { BackgroundRuns, runMigrations } from './agents/backgroundRuns.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { CostService, costMigrations } from './cost/costService.js';
-import { openDatabase, type Db, type Migration } from './db/database.js';
+import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
 import { EventBus } from './events.js';
 import { TrialStore, trialMigrations } from './eval/trialStore.js';
 import type { Logger } from './logger.js';
@@ -64,7 +64,18 @@ export function createApp(deps: AppDeps): App {
   const tracer = createSpawnTracer({ config, logger: logger.child('tracing'), clock });
   const runs = new BackgroundRuns(db, clock, logger.child('runs'));
   runs.recoverInterrupted();
-  const agents = new AgentService({ config, clock, logger: logger.child('agents'), events, providers, healing, cost, trials, tracer });
+  const agents = new AgentService({
+    config,
+    clock,
+    logger: logger.child('agents'),
+    events,
+    providers,
+    healing,
+    cost,
+    trials,
+    tracer,
+    atomic: (fn, opts) => runAtomic(db, fn, opts),
+  });
 
   const services: AppServices = {
     config,

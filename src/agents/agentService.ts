@@ -14,7 +14,9 @@ import type { GenerateResult, Provider, ProviderId } from '../providers/types.js
 import type { HealingService } from '../resilience/healingService.js';
 import type { SpawnTrace, SpawnTracer } from '../tracing/spawnTracer.js';
 import type { ToolContext } from '../tools/types.js';
-import { remainingBudgetUsd, type CostPort, type TrialPort } from './ports.js';
+import { remainingBudgetUsd, type CostPort, type ReserveRequest, type TrialPort } from './ports.js';
+import type { AtomicOptions } from '../db/database.js';
+import { newTrialId } from '../eval/trialStore.js';
 import { selectModel, type ModelChoice } from './modelSelection.js';
 import type { AgentResult, AgentSpec } from './spawnSchema.js';
 
@@ -34,6 +36,8 @@ export interface AgentServiceDeps {
   cost: CostPort;
   trials: TrialPort;
   tracer: SpawnTracer;
+  /** Runs `fn` in one immediate transaction (nested calls become savepoints); see runAtomic. */
+  atomic: <T>(fn: () => T, opts?: AtomicOptions) => T;
   preChecks?: PreCheck[];
 }
 
@@ -75,10 +79,12 @@ export class AgentService {
    */
   async spawn(spec: AgentSpec, ctx: RunContext): Promise<AgentResult> {
     const { graders, provider } = this.prepare(spec, ctx);
-    const { clock, trials, config } = this.deps;
+    const { clock, trials, config, atomic } = this.deps;
     const started = clock.now();
     const tags = spec.tags ?? [];
-    const trial = trials.create({
+    const trial = { id: newTrialId() };
+    const newTrial = {
+      id: trial.id,
       prompt: spec.prompt,
       system: spec.system ?? null,
       responseSchema: spec.response_schema ?? null,
@@ -86,7 +92,23 @@ export class AgentService {
       taskId: spec.task_id ?? null,
       tags,
       parentRunId: ctx.parentRunId ?? null,
-    });
+    };
+    // Writes before the final one skip their fsync: the final write of this call (trial outcome)
+    // syncs the WAL, and with it everything before, before the tool answers.
+    let trialOpen = false;
+    const reserve = (request: ReserveRequest) => {
+      if (trialOpen) return this.deps.cost.reserve(request);
+      const reservation = atomic(
+        () => {
+          trials.create(newTrial);
+          trials.markRunning(trial.id);
+          return this.deps.cost.reserve(request);
+        },
+        { deferSync: true },
+      );
+      trialOpen = true;
+      return reservation;
+    };
     const trace = this.deps.tracer.startSpawn({
       trialId: trial.id,
       name: 'spawn_agent',
@@ -109,14 +131,12 @@ export class AgentService {
         const verdict = await check(spec);
         if (verdict?.failureRisk) risk = verdict.failureRisk;
       }
-      trials.markRunning(trial.id);
       const canEscalate = spec.escalate ?? spec.model === 'auto';
       let minTier: number | undefined;
       for (;;) {
         choice = this.chooseModel(spec, provider, minTier, risk);
-        const call = await this.callModel(provider, choice, spec, trial.id, ctx, trace);
+        const call = await this.callModel(provider, choice, spec, trial.id, ctx, trace, reserve, () => (attempts += 1));
         totalCost += call.costUsd;
-        attempts += call.attempts;
         inputTokens += call.result.usage.inputTokens;
         outputTokens += call.result.usage.outputTokens;
         const text = call.result.text;
@@ -135,18 +155,22 @@ export class AgentService {
           this.deps.logger.info(`graders failed on ${choice.model}; escalating once to the next tier`, { trialId: trial.id });
           continue;
         }
-        trials.complete(trial.id, {
-          output: text,
-          ...(json?.ok && { parsedJson: json.value }),
-          model: call.result.model || choice.model,
-          modelReason: choice.reason,
-          inputTokens,
-          outputTokens,
-          costUsd: totalCost,
-          latencyMs: clock.now() - started,
-          attempts,
+        const model = call.result.model || choice.model;
+        const modelReason = choice.reason;
+        atomic(() => {
+          trials.complete(trial.id, {
+            output: text,
+            ...(json?.ok && { parsedJson: json.value }),
+            model,
+            modelReason,
+            inputTokens,
+            outputTokens,
+            costUsd: totalCost,
+            latencyMs: clock.now() - started,
+            attempts,
+          });
+          trials.grade(trial.id, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
         });
-        trials.grade(trial.id, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
         const result = this.result(trial.id, spec, {
           status: grading.passed ? 'passed' : 'failed',
           text,
@@ -170,7 +194,10 @@ export class AgentService {
         code: cancelled ? 'cancelled' : err instanceof AppError ? err.code : 'internal',
         message: redactSecrets(cancelled ? 'The call was cancelled.' : errorMessage(err), config.secrets),
       };
-      trials.error(trial.id, { code: error.code, message: error.message, costUsd: totalCost, attempts, latencyMs: clock.now() - started, model: choice?.model ?? null });
+      atomic(() => {
+        if (!trialOpen) trials.create(newTrial);
+        trials.error(trial.id, { code: error.code, message: error.message, costUsd: totalCost, attempts, latencyMs: clock.now() - started, model: choice?.model ?? null });
+      });
       const result = this.result(trial.id, spec, {
         status: cancelled ? 'cancelled' : 'errored',
         text: null,
@@ -234,11 +261,21 @@ export class AgentService {
   }
 
   /** Reserve → resilient provider call (each attempt booked) → settle or release. */
-  private async callModel(provider: Provider, choice: ModelChoice, spec: AgentSpec, trialId: string, ctx: RunContext, trace: SpawnTrace): Promise<ModelCall> {
+  /** `onRequest` counts every provider request, including those of a call that fails in the end. */
+  private async callModel(
+    provider: Provider,
+    choice: ModelChoice,
+    spec: AgentSpec,
+    trialId: string,
+    ctx: RunContext,
+    trace: SpawnTrace,
+    reserve: (request: ReserveRequest) => { id: string },
+    onRequest: () => void,
+  ): Promise<ModelCall> {
     const { cost, healing, clock, config } = this.deps;
     const maxOutputTokens = this.maxOutputTokens(spec);
     const booking = { trialId, taskId: spec.task_id ?? null, tags: spec.tags ?? [] };
-    const reservation = cost.reserve({
+    const reservation = reserve({
       provider: provider.id,
       model: choice.model,
       maxCostUsd: cost.estimateMaxCostUsd(provider.id, choice.model, this.promptTokens(spec), maxOutputTokens),
@@ -252,6 +289,7 @@ export class AgentService {
         { provider: provider.id, model: choice.model },
         (signal) => {
           attemptStarted = clock.now();
+          onRequest();
           return provider.generate({
             model: choice.model,
             prompt: spec.prompt,
@@ -286,12 +324,16 @@ export class AgentService {
           },
         },
       );
-      const entry = cost.settle(reservation.id, {
-        inputTokens: value.usage.inputTokens,
-        outputTokens: value.usage.outputTokens,
-        status: 'ok',
-        ...booking,
-      });
+      const entry = this.deps.atomic(
+        () =>
+          cost.settle(reservation.id, {
+            inputTokens: value.usage.inputTokens,
+            outputTokens: value.usage.outputTokens,
+            status: 'ok',
+            ...booking,
+          }),
+        { deferSync: true },
+      );
       settled = true;
       trace.generation({
         provider: provider.id,

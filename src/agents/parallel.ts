@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AgentService, RunContext } from './agentService.js';
 import { roundUsd } from './agentService.js';
 import type { AgentResult, AgentSpec } from './spawnSchema.js';
@@ -43,6 +44,8 @@ export async function runParallel(
 ): Promise<ParallelOutcome> {
   const started = now();
   const batch = new AbortController();
+  // Every in-flight agent listens on the batch signal (several layers each): not a leak.
+  setMaxListeners(Math.max(10, opts.maxConcurrency * 4 + 10), batch.signal);
   const onParentAbort = () => batch.abort(ctx.signal.reason);
   if (ctx.signal.aborted) onParentAbort();
   else ctx.signal.addEventListener('abort', onParentAbort, { once: true });

@@ -7,10 +7,18 @@ import type { GraderResult } from '../eval/graders/types.js';
 export interface CostPort {
   estimateMaxCostUsd(provider: string, model: string, promptTokens: number, maxOutputTokens: number): number;
   listBudgets(): Array<{ provider: string; model: string | null; daily: { remaining_usd: number } | null; monthly: { remaining_usd: number } | null }>;
-  reserve(req: { provider: string; model: string; maxCostUsd: number; trialId?: string; taskId?: number | null }): { id: string };
+  reserve(req: ReserveRequest): { id: string };
   settle(reservationId: string, call: BookedCall): { cost_usd: number };
   release(reservationId: string): void;
   record(call: BookedCall & { provider: string; model: string }): { cost_usd: number };
+}
+
+export interface ReserveRequest {
+  provider: string;
+  model: string;
+  maxCostUsd: number;
+  trialId?: string;
+  taskId?: number | null;
 }
 
 export interface BookedCall {
@@ -24,6 +32,7 @@ export interface BookedCall {
 
 export interface TrialPort {
   create(t: {
+    id: string;
     prompt: string;
     system: string | null;
     responseSchema: Record<string, unknown> | null;

@@ -5,6 +5,22 @@ import Database from 'better-sqlite3';
 export type Db = Database.Database;
 
 /**
+ * Returns a `prepare` that compiles each SQL text once per connection: preparing costs more
+ * than running a small query, and stores run the same few statements on every call.
+ */
+export function cachedPrepare(db: Db): (sql: string) => Database.Statement {
+  const statements = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
+/**
  * A versioned schema change owned by one concern (tasks, ledger, trials, ...). Ids are
  * "<concern>/<NNN>-<name>" and are applied once each, in list order, inside a transaction.
  */
@@ -33,6 +49,27 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions): Db {
   db.pragma('foreign_keys = ON');
   runMigrations(db, opts.migrations);
   return db;
+}
+
+export interface AtomicOptions {
+  /**
+   * Skip the fsync of this commit because a later commit of the same operation will make it
+   * durable before the tool answers (in WAL mode one fsync covers every earlier frame). The
+   * commit still survives a killed process; only an OS crash or power loss before that later
+   * commit can lose it, and then the tool has not answered yet.
+   */
+  deferSync?: boolean;
+}
+
+/** Runs `fn` in one immediate transaction (nested calls become savepoints). */
+export function runAtomic<T>(db: Db, fn: () => T, opts: AtomicOptions = {}): T {
+  if (!opts.deferSync || db.inTransaction) return db.transaction(fn).immediate();
+  db.pragma('synchronous = NORMAL');
+  try {
+    return db.transaction(fn).immediate();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
 }
 
 export function runMigrations(db: Db, migrations: readonly Migration[]): void {

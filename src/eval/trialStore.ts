@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { Db, Migration } from '../db/database.js';
+import type { Statement } from 'better-sqlite3';
+import { cachedPrepare, type Db, type Migration } from '../db/database.js';
 import { AppError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { GraderResult } from './graders/types.js';
 
@@ -59,6 +60,8 @@ export interface Trial {
 }
 
 export interface NewTrial {
+  /** Set by callers that need the id before the row exists (e.g. to start a trace); else generated. */
+  id?: string | undefined;
   prompt: string;
   /** The prompt as actually sent (after templates, attached context, ...). */
   processedPrompt?: string | null | undefined;
@@ -277,20 +280,22 @@ function toTrial(row: TrialRow): Trial {
 export class TrialStore {
   private readonly newId: () => string;
 
+  private readonly sql: (text: string) => Statement;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     opts: TrialStoreOptions = {},
   ) {
     this.newId = opts.newId ?? newTrialId;
+    this.sql = cachedPrepare(db);
   }
 
   create(input: NewTrial): Trial {
-    const id = this.newId();
+    const id = input.id ?? this.newId();
     const ms = this.clock.now();
     const iso = new Date(ms).toISOString();
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO trials (id, status, prompt, processed_prompt, system, response_schema, provider, model, model_reason,
            task_id, tags, parent_run_id, created_at_ms, created_at, updated_at_ms, updated_at)
          VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -364,7 +369,7 @@ export class TrialStore {
   }
 
   get(id: string): Trial {
-    const row = this.db.prepare<[string], TrialRow>('SELECT * FROM trials WHERE id = ?').get(id);
+    const row = this.sql('SELECT * FROM trials WHERE id = ?').get(id) as TrialRow | undefined;
     if (!row) throw new NotFoundError(`No trial with id ${id}. Use trials_list to see trial ids.`);
     return toTrial(row);
   }
@@ -372,16 +377,15 @@ export class TrialStore {
   /** Newest first. */
   list(query: TrialQuery = {}): { trials: Trial[]; total: number } {
     const { whereSql, params } = buildWhere(query);
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM trials ${whereSql}`).get(...params) as { n: number }).n;
-    const rows = this.db
-      .prepare<unknown[], TrialRow>(`SELECT * FROM trials ${whereSql} ORDER BY created_at_ms DESC, id DESC LIMIT ? OFFSET ?`)
-      .all(...params, clampInt(query.limit ?? 50, 1, 1000), Math.max(0, Math.floor(query.offset ?? 0)));
+    const total = (this.sql(`SELECT COUNT(*) AS n FROM trials ${whereSql}`).get(...params) as { n: number }).n;
+    const rows = this.sql(`SELECT * FROM trials ${whereSql} ORDER BY created_at_ms DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(...params, clampInt(query.limit ?? 50, 1, 1000), Math.max(0, Math.floor(query.offset ?? 0))) as TrialRow[];
     return { trials: rows.map(toTrial), total };
   }
 
   count(filters: TrialFilters = {}): number {
     const { whereSql, params } = buildWhere(filters);
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM trials ${whereSql}`).get(...params) as { n: number }).n;
+    return (this.sql(`SELECT COUNT(*) AS n FROM trials ${whereSql}`).get(...params) as { n: number }).n;
   }
 
   /**
@@ -396,15 +400,13 @@ export class TrialStore {
       params.push(after.createdAtMs, after.createdAtMs, after.id);
     }
     const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    return this.db
-      .prepare<unknown[], TrialRow>(`SELECT * FROM trials ${whereSql} ORDER BY created_at_ms, id LIMIT ?`)
-      .all(...params, clampInt(limit, 1, 10_000))
-      .map(toTrial);
+    const rows = this.sql(`SELECT * FROM trials ${whereSql} ORDER BY created_at_ms, id LIMIT ?`).all(...params, clampInt(limit, 1, 10_000)) as TrialRow[];
+    return rows.map(toTrial);
   }
 
   private transition(id: string, to: TrialStatus, changes: Record<string, unknown>): Trial {
     const run = this.db.transaction(() => {
-      const row = this.db.prepare<[string], { status: TrialStatus }>('SELECT status FROM trials WHERE id = ?').get(id);
+      const row = this.sql('SELECT status FROM trials WHERE id = ?').get(id) as { status: TrialStatus } | undefined;
       if (!row) throw new NotFoundError(`No trial with id ${id}. Use trials_list to see trial ids.`);
       if (!canTransition(row.status, to)) throw new TrialTransitionError(id, row.status, to);
       const ms = this.clock.now();
@@ -419,7 +421,7 @@ export class TrialStore {
           params.push(value);
         }
       }
-      this.db.prepare(`UPDATE trials SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      this.sql(`UPDATE trials SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
       return this.get(id);
     });
     return run.immediate();

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Statement } from 'better-sqlite3';
-import type { Db, Migration } from '../db/database.js';
+import { cachedPrepare, type Db, type Migration } from '../db/database.js';
 import { NotFoundError } from '../errors.js';
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
@@ -114,21 +114,13 @@ function toTask(row: TaskRow): Task {
 
 /** The user's persistent task list. Every write is one statement or one transaction. */
 export class TaskStore {
-  /** Compiled statements by SQL text: preparing costs more than running a small query. */
-  private readonly statements = new Map<string, Statement>();
+  private readonly stmt: (sql: string) => Statement;
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-  ) {}
-
-  private stmt(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+  ) {
+    this.stmt = cachedPrepare(db);
   }
 
   add(input: NewTask): Task {

@@ -66,8 +66,18 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(result.error?.code).toMatch(/provider_error|circuit_open/);
     const summary = app.services.cost.summary({ period: 'all' });
     expect(summary.totals.calls).toBe(emulator.requests.length);
+    expect(result.attempts).toBe(emulator.requests.length);
+    expect(app.services.trials.get(result.trial_id).attempts).toBe(emulator.requests.length);
     expect(summary.totals.usd).toBe(0);
     expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'errored' });
+  });
+
+  it('a budget refusal is an errored trial with the refusal, and nothing is booked', async () => {
+    app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 0.000001 });
+    const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());
+    expect(result).toMatchObject({ status: 'errored', attempts: 0, error: { code: 'budget_exceeded' } });
+    expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'errored', error_code: 'budget_exceeded' });
+    expect(emulator.requests).toHaveLength(0);
   });
 
   it('cancellation mid-call ends as cancelled and books nothing', async () => {

@@ -151,10 +151,11 @@ describe('TrialStore lifecycle', () => {
 
   it('fits the agent pipeline port', () => {
     const port: TrialPort = store;
-    const { id } = port.create({ prompt: 'p', system: null, responseSchema: null, provider: 'google_gemini', taskId: null, tags: [], parentRunId: null });
+    const { id } = port.create({ id: 'tr_given_id', prompt: 'p', system: null, responseSchema: null, provider: 'google_gemini', taskId: null, tags: [], parentRunId: null });
     port.markRunning(id);
     port.complete(id, { output: 'o', model: 'm', modelReason: 'r', inputTokens: 1, outputTokens: 1, costUsd: 0, latencyMs: 1, attempts: 3 });
     port.grade(id, [passResult], false);
+    expect(id).toBe('tr_given_id');
     expect(store.get(id)).toMatchObject({ status: 'failed', attempts: 3, model_reason: 'r' });
   });
 
