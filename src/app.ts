@@ -11,7 +11,7 @@ import { ProviderRegistry } from './providers/registry.js';
 import type { Provider, ProviderId } from './providers/types.js';
 import { HealingService } from './resilience/healingService.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
-import { createSpawnTracer, type SpawnTracer } from './tracing/spawnTracer.js';
+import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
 
 /** Everything a tool handler may call. Built once per server by createApp(). */
 export interface AppServices {
@@ -50,7 +50,7 @@ export interface App {
 }
 
 /** The composition root: builds every store and service from explicit dependencies. */
-export function createApp(deps: AppDeps): App {
+export async function createApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
@@ -61,7 +61,10 @@ export function createApp(deps: AppDeps): App {
   const healing = new HealingService({ config, clock, logger: logger.child('healing'), events, ...(deps.sleep && { sleep: deps.sleep }) });
   const trials = new TrialStore(db, clock);
   const providers = new ProviderRegistry(config, logger, deps.providers);
-  const tracer = createSpawnTracer({ config, logger: logger.child('tracing'), clock });
+  // OpenTelemetry and Langfuse load only when tracing is configured (start-up time).
+  const tracer = config.langfuse
+    ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config, logger: logger.child('tracing'), clock })
+    : noopSpawnTracer;
   const runs = new BackgroundRuns(db, clock, logger.child('runs'));
   runs.recoverInterrupted();
   const agents = new AgentService({

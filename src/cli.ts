@@ -127,7 +127,7 @@ async function startStdioServer(config: Config): Promise<number | undefined> {
     }
     throw err;
   }
-  const app = createApp({ config, logger });
+  const app = await createApp({ config, logger });
   const server = createServer(app.services, tools);
   sinks.push((r) => server.logSink(r));
 

@@ -64,9 +64,9 @@ export class AgentService {
   constructor(private readonly deps: AgentServiceDeps) {}
 
   /** Validates what can be validated before anything runs (grader specs, provider config). */
-  prepare(spec: AgentSpec, ctx: Pick<RunContext, 'createMessage'>): { graders: GraderSpec[] | undefined; provider: Provider } {
+  async prepare(spec: AgentSpec, ctx: Pick<RunContext, 'createMessage'>): Promise<{ graders: GraderSpec[] | undefined; provider: Provider }> {
     const graders = this.resolveGraders(spec);
-    const provider = this.deps.providers.get(spec.provider as ProviderId, ctx);
+    const provider = await this.deps.providers.get(spec.provider as ProviderId, ctx);
     if (spec.provider === 'openai_compatible' && spec.model === 'auto' && !this.deps.config.openai.defaultModel) {
       throw new InvalidInputError('model "auto" with provider openai_compatible needs OPENAI_MODEL set on the server; or pass model explicitly.');
     }
@@ -78,7 +78,7 @@ export class AgentService {
    * those end as a result with status "errored"; invalid input and missing configuration throw.
    */
   async spawn(spec: AgentSpec, ctx: RunContext): Promise<AgentResult> {
-    const { graders, provider } = this.prepare(spec, ctx);
+    const { graders, provider } = await this.prepare(spec, ctx);
     const { clock, trials, config, atomic } = this.deps;
     const started = clock.now();
     const tags = spec.tags ?? [];
@@ -145,7 +145,7 @@ export class AgentService {
           graders,
           text,
           { prompt: spec.prompt, system: spec.system, responseSchema: spec.response_schema, schemas: this.schemas },
-          this.judgeDeps(trial.id, spec, ctx, (usd) => (totalCost += usd)),
+          await this.judgeDeps(trial.id, spec, ctx, (usd) => (totalCost += usd)),
         );
         for (const r of grading.results) if (r.score !== null) trace.score(r.type, r.score, r.reason);
         const top = this.tiersFor(spec).length - 1;
@@ -354,9 +354,9 @@ export class AgentService {
     }
   }
 
-  private judgeDeps(trialId: string, spec: AgentSpec, ctx: RunContext, addCost: (usd: number) => void) {
+  private async judgeDeps(trialId: string, spec: AgentSpec, ctx: RunContext, addCost: (usd: number) => void) {
     const { config, providers, cost } = this.deps;
-    const judgeProvider = providers.isConfigured('google_gemini') ? providers.get('google_gemini') : providers.get(spec.provider as ProviderId, ctx);
+    const judgeProvider = await providers.get(providers.isConfigured('google_gemini') ? 'google_gemini' : (spec.provider as ProviderId), ctx);
     return {
       provider: judgeProvider,
       judgeModel: judgeProvider.id === 'google_gemini' ? config.models.judge : this.tiersFor(spec)[0]!,

@@ -9,7 +9,7 @@ import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanExpor
 import type { Clock } from '../clock.js';
 import { errorMessage, redactSecrets } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { GenerationInfo, SpawnEndInfo, SpawnInfo, SpawnTrace, SpawnTracer } from './spawnTracer.js';
+import type { GenerationInfo, SpawnEndInfo, SpawnInfo, SpawnTrace, SpawnTracer } from './types.js';
 
 /** Longest prompt/output text kept in a span; the rest is cut with a marker. */
 const MAX_TEXT_CHARS = 32_000;

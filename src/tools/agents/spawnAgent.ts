@@ -16,7 +16,7 @@ export const spawnAgent = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, services, ctx) {
     const { background, ...spec } = args;
-    services.agents.prepare(spec, ctx);
+    await services.agents.prepare(spec, ctx);
     if (background) {
       const runId = services.runs.start('spawn_agent', (signal) => services.agents.spawn(spec, { signal, createMessage: ctx.createMessage }));
       return { structured: { run_id: runId }, text: `Started in the background: ${runId}. Poll agent_result with this run_id.` };

@@ -19,7 +19,7 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
   afterAll(async () => {
     await emulator.close();
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     emulator.reset();
     emulator.setDefault(undefined);
     const config = loadConfig({
@@ -29,7 +29,7 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',
     });
-    app = createApp({ config, logger: silentLogger });
+    app = await createApp({ config, logger: silentLogger });
   });
   afterEach(async () => {
     await app.close();
