@@ -150,7 +150,7 @@ export async function run(): Promise<void> {
   const emulator = await startGeminiEmulator({ latencyMs: LATENCY_MS, failureRate: FAILURE, seed: SEED });
   const scenarios: Scenario[] = [];
   const options: Array<{ label: string; env: Record<string, string>; model?: string }> = [
-    { label: 'defaults (breaker 3 consecutive / 30 s), model gemini-2.5-flash', env: {}, model: 'gemini-2.5-flash' },
+    { label: 'defaults (breaker: 3 consecutive failures while >= 80% of the last minute failed; 30 s), model gemini-2.5-flash', env: {}, model: 'gemini-2.5-flash' },
     { label: 'defaults, model auto (routes around open breakers)', env: {} },
     { label: 'breaker reset 1 s, model gemini-2.5-flash', env: { TASK_ORCHESTRATOR_BREAKER_RESET_MS: '1000' }, model: 'gemini-2.5-flash' },
     { label: 'breaker threshold 5, model gemini-2.5-flash', env: { TASK_ORCHESTRATOR_BREAKER_THRESHOLD: '5' }, model: 'gemini-2.5-flash' },
@@ -204,8 +204,8 @@ export async function run(): Promise<void> {
   }
   const p = FAILURE.rate;
   console.log(
-    `\nconsecutive-failure breaker under independent ${p * 100}% failures: expected requests before it trips: ` +
-      [3, 5, 8, 10].map((k) => `k=${k}: ${Math.round(requestsToTrip(p, k)).toLocaleString('en-US')}`).join(', ') +
+    `\nwhy the failure-rate condition: a consecutive-only breaker under independent ${p * 100}% failures trips after, on average: ` +
+      [3, 5, 8, 10].map((k) => `k=${k}: ${Math.round(requestsToTrip(p, k)).toLocaleString('en-US')} requests`).join(', ') +
       ` (100 agents make ~${Math.round(AGENTS / (1 - p))} requests)`,
   );
 }
