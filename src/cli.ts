@@ -43,31 +43,27 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
     process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
     return 2;
   }
-  let config: Config;
+  const config = configOrReport(env);
+  return config ? startStdioServer(config) : 1;
+}
+
+/** The configuration, or undefined after one line on stderr naming the bad variable. */
+function configOrReport(env: Env): Config | undefined {
   try {
-    config = loadConfig(env);
+    return loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`task-orchestrator: ${err.message}\n`);
-      return 1;
+      return undefined;
     }
     throw err;
   }
-  return startStdioServer(config);
 }
 
 /** `task-orchestrator export`: reads the same database the server writes, with no server running. */
 async function runExport(argv: readonly string[], env: Env): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`task-orchestrator: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = configOrReport(env);
+  if (!config) return 1;
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   try {
     return await runExportCli([...argv], { store: new TrialStore(db, systemClock), secrets: config.secrets, stdout: process.stdout, stderr: process.stderr });

@@ -56,6 +56,22 @@ interface ModelCall {
   attempts: number;
 }
 
+interface ResultFields {
+  status: AgentResult['status'];
+  text: string | null;
+  json: unknown;
+  model: string | null;
+  choice: ModelChoice | undefined;
+  escalated: boolean;
+  attempts: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  graders: GraderResult[];
+  error?: { code: string; message: string } | undefined;
+}
+
 /** The one pipeline every agent call runs through. */
 export class AgentService {
   /** Compiled JSON Schemas, shared by every call: compiling costs milliseconds, validating microseconds. */
@@ -125,6 +141,21 @@ export class AgentService {
     let outputTokens = 0;
     let choice: ModelChoice | undefined;
     let escalated = false;
+    /** Builds the result from the call's running totals, ends the trace and announces the trial. */
+    const conclude = (outcome: Pick<ResultFields, 'status' | 'text' | 'json' | 'model' | 'graders' | 'error'>): AgentResult => {
+      const result = this.result(trial.id, spec, {
+        ...outcome,
+        choice,
+        escalated,
+        attempts,
+        inputTokens,
+        outputTokens,
+        costUsd: totalCost,
+        latencyMs: clock.now() - started,
+      });
+      this.finish(trace, spec, result);
+      return result;
+    };
     try {
       let risk: ((model: string) => number | undefined) | undefined;
       for (const check of this.deps.preChecks ?? []) {
@@ -171,22 +202,7 @@ export class AgentService {
           });
           trials.grade(trial.id, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
         });
-        const result = this.result(trial.id, spec, {
-          status: grading.passed ? 'passed' : 'failed',
-          text,
-          json: json?.ok ? json.value : undefined,
-          model: call.result.model || choice.model,
-          choice,
-          escalated,
-          attempts,
-          inputTokens,
-          outputTokens,
-          costUsd: totalCost,
-          latencyMs: clock.now() - started,
-          graders: grading.results,
-        });
-        this.finish(trace, spec, result);
-        return result;
+        return conclude({ status: grading.passed ? 'passed' : 'failed', text, json: json?.ok ? json.value : undefined, model, graders: grading.results });
       }
     } catch (err) {
       const cancelled = err instanceof CancelledError || ctx.signal.aborted;
@@ -198,23 +214,7 @@ export class AgentService {
         if (!trialOpen) trials.create(newTrial);
         trials.error(trial.id, { code: error.code, message: error.message, costUsd: totalCost, attempts, latencyMs: clock.now() - started, model: choice?.model ?? null });
       });
-      const result = this.result(trial.id, spec, {
-        status: cancelled ? 'cancelled' : 'errored',
-        text: null,
-        json: undefined,
-        model: choice?.model ?? null,
-        choice,
-        escalated,
-        attempts,
-        inputTokens,
-        outputTokens,
-        costUsd: totalCost,
-        latencyMs: clock.now() - started,
-        graders: [],
-        error,
-      });
-      this.finish(trace, spec, result);
-      return result;
+      return conclude({ status: cancelled ? 'cancelled' : 'errored', text: null, json: undefined, model: choice?.model ?? null, graders: [], error });
     }
   }
 
@@ -379,25 +379,7 @@ export class AgentService {
     };
   }
 
-  private result(
-    trialId: string,
-    spec: AgentSpec,
-    r: {
-      status: AgentResult['status'];
-      text: string | null;
-      json: unknown;
-      model: string | null;
-      choice: ModelChoice | undefined;
-      escalated: boolean;
-      attempts: number;
-      inputTokens: number;
-      outputTokens: number;
-      costUsd: number;
-      latencyMs: number;
-      graders: GraderResult[];
-      error?: { code: string; message: string };
-    },
-  ): AgentResult {
+  private result(trialId: string, spec: AgentSpec, r: ResultFields): AgentResult {
     return {
       trial_id: trialId,
       status: r.status,

@@ -9,7 +9,7 @@ import { PROVIDER_IDS, type ProviderId } from '../providers/types.js';
 import { ALL_MODELS, BudgetStore, budgetMigrations, toBudget, type Budget, type BudgetRow, type ReservationRow } from './budgetStore.js';
 import { CALL_STATUSES, LedgerStore, ledgerMigrations, type CallStatus, type GroupBy, type LedgerEntry, type TimeRange } from './ledgerStore.js';
 import { PriceTable, nanoCost, nanoToUsd, normalizeModelName, unknownPriceHint, usdToNano } from './prices.js';
-import { ZonedCalendar, type PeriodRange } from './zonedCalendar.js';
+import { ZonedCalendar, type PeriodRange } from '../zonedCalendar.js';
 
 export type { Budget } from './budgetStore.js';
 export type { CallStatus, GroupBy, LedgerEntry } from './ledgerStore.js';

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db, Migration } from '../db/database.js';
 import { nanoToUsd } from './prices.js';
-import { ZonedCalendar, type OffsetSegment } from './zonedCalendar.js';
+import { ZonedCalendar, type OffsetSegment } from '../zonedCalendar.js';
 
 /**
  * The append-only cost ledger: one row per provider call. Costs are integer nano-USD

@@ -3,6 +3,8 @@
  * and a short human duration for error messages. No clocks or timers here: callers pass `now`.
  */
 
+import { ZonedCalendar } from '../zonedCalendar.js';
+
 export interface BackoffConfig {
   baseDelayMs: number;
   maxDelayMs: number;
@@ -24,32 +26,9 @@ export function backoffDelay(retry: number, cfg: BackoffConfig, random: () => nu
 /** Gemini's per-day quotas reset at midnight in this zone. */
 export const QUOTA_RESET_TIME_ZONE = 'America/Los_Angeles';
 
-/** Offset of `timeZone` from UTC at instant `ms` (wall time minus UTC), in ms. */
-function zoneOffsetMs(timeZone: string, ms: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(ms));
-  const get = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const wallAsUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return wallAsUtc - Math.floor(ms / 1000) * 1000;
-}
-
 /** The first instant after `now` at which the wall clock in `timeZone` shows 00:00:00 (DST-safe). */
 export function nextMidnightIn(timeZone: string, now: number): number {
-  const offsetNow = zoneOffsetMs(timeZone, now);
-  const wall = new Date(now + offsetNow);
-  const nextWallMidnight = Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate() + 1);
-  // The offset at midnight may differ from now (DST change during the day): refine twice.
-  let guess = nextWallMidnight - offsetNow;
-  for (let i = 0; i < 2; i++) guess = nextWallMidnight - zoneOffsetMs(timeZone, guess);
-  return guess;
+  return new ZonedCalendar(timeZone).dayRange(now).endMs;
 }
 
 /** When a Gemini per-day quota exhausted at `now` becomes available again. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ZonedCalendar } from '../../../src/cost/zonedCalendar.js';
+import { ZonedCalendar } from '../../../src/zonedCalendar.js';
 import { InvalidInputError } from '../../../src/errors.js';
 import { makeHarness, tokensFor, type Harness } from './setup.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ZonedCalendar } from '../../../src/cost/zonedCalendar.js';
+import { ZonedCalendar } from '../../src/zonedCalendar.js';
 
 describe('ZonedCalendar', () => {
   it.each(['Europe/Berlin', 'America/Santiago', 'America/Havana', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Chatham', 'UTC'])(
