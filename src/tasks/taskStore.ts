@@ -112,6 +112,13 @@ function toTask(row: TaskRow): Task {
   return { ...row, tags: JSON.parse(row.tags) as string[] };
 }
 
+/** A row of TASK_COLUMNS in raw (array) mode. */
+type TaskTuple = [number, string, string | null, Priority, TaskStatus, string | null, string, string | null, string, string, string | null];
+
+function tupleToTask([id, title, description, priority, status, due, tags, source, created_at, updated_at, completed_at]: TaskTuple): Task {
+  return { id, title, description, priority, status, due, tags: JSON.parse(tags) as string[], source, created_at, updated_at, completed_at };
+}
+
 /** The user's persistent task list. Every write is one statement or one transaction. */
 export class TaskStore {
   private readonly stmt: (sql: string) => Statement;
@@ -175,13 +182,15 @@ export class TaskStore {
     }
     const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.stmt(`SELECT COUNT(*) AS n FROM tasks ${whereSql}`).get(...params) as { n: number }).n;
+    // Rows as arrays: materialising hundreds of row objects is most of a large list's cost.
     const rows = this.stmt(
-        `SELECT ${TASK_COLUMNS} FROM tasks ${whereSql}
-         ORDER BY priority_rank, due_ms IS NULL, due_ms, created_at, id
-         LIMIT ? OFFSET ?`,
-      )
-      .all(...params, query.limit ?? 50, query.offset ?? 0) as TaskRow[];
-    return { tasks: rows.map(toTask), total };
+      `SELECT ${TASK_COLUMNS} FROM tasks ${whereSql}
+       ORDER BY priority_rank, due_ms IS NULL, due_ms, created_at, id
+       LIMIT ? OFFSET ?`,
+    )
+      .raw(true)
+      .all(...params, query.limit ?? 50, query.offset ?? 0) as TaskTuple[];
+    return { tasks: rows.map(tupleToTask), total };
   }
 
   complete(id: number): { task: Task; alreadyDone: boolean } {

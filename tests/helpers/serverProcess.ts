@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ALL_TOOLS } from '../../src/tools/registry.js';
 import { SERVER_BIN } from './paths.js';
 
 /**
@@ -94,6 +95,23 @@ export interface StartedServer {
   stop(): Promise<number | null>;
 }
 
+/**
+ * The server does not re-validate its results at run time; every result an end-to-end test
+ * receives is checked here against the tool's full zod output schema instead.
+ */
+function checkResultsAgainstOutputSchemas(client: Client): void {
+  const callTool = client.callTool.bind(client);
+  client.callTool = (async (...args: Parameters<Client['callTool']>) => {
+    const result = await callTool(...args);
+    const tool = ALL_TOOLS.find((t) => t.name === args[0].name);
+    if (tool && !result.isError && result.structuredContent !== undefined) {
+      const parsed = tool.outputSchema.safeParse(result.structuredContent);
+      if (!parsed.success) throw new Error(`${tool.name} answered outside its output schema: ${parsed.error.message}`);
+    }
+    return result;
+  }) as Client['callTool'];
+}
+
 /** Spawns the built server and connects the SDK's real Client over stdio. */
 export async function startServer(env: Record<string, string | undefined>, opts: { sampling?: boolean; bin?: string } = {}): Promise<StartedServer> {
   const transport = new RecordingStdioTransport(process.execPath, [opts.bin ?? SERVER_BIN], {
@@ -104,6 +122,7 @@ export async function startServer(env: Record<string, string | undefined>, opts:
   });
   const client = new Client({ name: 'e2e-test', version: '1.0.0' }, { capabilities: opts.sampling ? { sampling: {} } : {} });
   await client.connect(transport);
+  checkResultsAgainstOutputSchemas(client);
   return {
     client,
     transport,
