@@ -101,9 +101,10 @@ export function createServer(services: AppServices, tools: readonly ToolDefiniti
     );
   }
 
-  // Our own tools/list: computed once, compact (see tools/listing.ts).
-  const listed = tools.map(toListedTool);
-  mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+  // Our own tools/list: compact (see tools/listing.ts), computed on the first request rather than
+  // at start-up, where it would delay the answer to initialize.
+  let listed: ReturnType<typeof toListedTool>[] | undefined;
+  mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: (listed ??= tools.map(toListedTool)) }));
 
   return {
     mcp,
