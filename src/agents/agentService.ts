@@ -14,6 +14,7 @@ import type { GenerateResult, Provider, ProviderId } from '../providers/types.js
 import type { HealingService } from '../resilience/healingService.js';
 import type { SpawnTrace, SpawnTracer } from '../tracing/spawnTracer.js';
 import type { ToolContext } from '../tools/types.js';
+import { GuardedProvider, guardedGenerate } from './guardedCall.js';
 import { remainingBudgetUsd, type CostPort, type ReserveRequest, type TrialPort } from './ports.js';
 import type { AtomicOptions } from '../db/database.js';
 import { newTrialId } from '../eval/trialStore.js';
@@ -260,8 +261,7 @@ export class AgentService {
     });
   }
 
-  /** Reserve → resilient provider call (each attempt booked) → settle or release. */
-  /** `onRequest` counts every provider request, including those of a call that fails in the end. */
+  /** One guarded call (see guardedGenerate) for this agent, traced. */
   private async callModel(
     provider: Provider,
     choice: ModelChoice,
@@ -272,112 +272,71 @@ export class AgentService {
     reserve: (request: ReserveRequest) => { id: string },
     onRequest: () => void,
   ): Promise<ModelCall> {
-    const { cost, healing, clock, config } = this.deps;
-    const maxOutputTokens = this.maxOutputTokens(spec);
-    const booking = { trialId, taskId: spec.task_id ?? null, tags: spec.tags ?? [] };
-    const reservation = reserve({
-      provider: provider.id,
-      model: choice.model,
-      maxCostUsd: cost.estimateMaxCostUsd(provider.id, choice.model, this.promptTokens(spec), maxOutputTokens),
-      trialId,
-      taskId: spec.task_id ?? null,
+    const { clock, config } = this.deps;
+    const generation = (g: { model: string; output: string | null; inputTokens: number; outputTokens: number; costUsd: number; startedAt: number; attempt: number; error?: string }) =>
+      trace.generation({ provider: provider.id, input: spec.prompt, endedAt: clock.now(), modelReason: choice.reason, ...g });
+    const guarded = await guardedGenerate(
+      this.deps,
+      provider,
+      {
+        model: choice.model,
+        prompt: spec.prompt,
+        system: spec.system,
+        temperature: spec.temperature,
+        maxOutputTokens: this.maxOutputTokens(spec),
+        responseSchema: spec.response_schema,
+      },
+      {
+        booking: { trialId, taskId: spec.task_id ?? null, tags: spec.tags ?? [] },
+        signal: ctx.signal,
+        timeoutMs: spec.timeout_ms ?? config.agents.callTimeoutMs,
+        deadline: ctx.deadline,
+        promptTokens: this.promptTokens(spec),
+        reserve,
+        onRequest,
+        onAttemptFailed: ({ attempt, error, startedAt }) =>
+          generation({ model: choice.model, output: null, inputTokens: 0, outputTokens: 0, costUsd: 0, startedAt, attempt, error: error.message }),
+        // The trial's outcome, written next, syncs this too before the tool answers.
+        deferSettleSync: true,
+      },
+    );
+    const { result } = guarded;
+    generation({
+      model: result.model || choice.model,
+      output: result.text,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      costUsd: guarded.costUsd,
+      startedAt: guarded.startedAt,
+      attempt: guarded.attempts,
     });
-    let settled = false;
-    try {
-      let attemptStarted = clock.now();
-      const { value, attempts } = await healing.call(
-        { provider: provider.id, model: choice.model },
-        (signal) => {
-          attemptStarted = clock.now();
-          onRequest();
-          return provider.generate({
-            model: choice.model,
-            prompt: spec.prompt,
-            system: spec.system,
-            temperature: spec.temperature,
-            maxOutputTokens,
-            responseSchema: spec.response_schema,
-            signal,
-          });
-        },
-        {
-          signal: ctx.signal,
-          timeoutMs: spec.timeout_ms ?? config.agents.callTimeoutMs,
-          deadline: ctx.deadline,
-          onAttemptFailed: ({ attempt, error }) => {
-            const status = error instanceof CancelledError || ctx.signal.aborted ? 'cancelled' : 'error';
-            cost.record({ provider: provider.id, model: choice.model, inputTokens: 0, outputTokens: 0, status, ...booking });
-            trace.generation({
-              provider: provider.id,
-              model: choice.model,
-              input: spec.prompt,
-              output: null,
-              inputTokens: 0,
-              outputTokens: 0,
-              costUsd: 0,
-              startedAt: attemptStarted,
-              endedAt: clock.now(),
-              error: error.message,
-              attempt,
-              modelReason: choice.reason,
-            });
-          },
-        },
-      );
-      const entry = this.deps.atomic(
-        () =>
-          cost.settle(reservation.id, {
-            inputTokens: value.usage.inputTokens,
-            outputTokens: value.usage.outputTokens,
-            status: 'ok',
-            ...booking,
-          }),
-        { deferSync: true },
-      );
-      settled = true;
-      trace.generation({
-        provider: provider.id,
-        model: value.model || choice.model,
-        input: spec.prompt,
-        output: value.text,
-        inputTokens: value.usage.inputTokens,
-        outputTokens: value.usage.outputTokens,
-        costUsd: entry.cost_usd,
-        startedAt: attemptStarted,
-        endedAt: clock.now(),
-        attempt: attempts,
-        modelReason: choice.reason,
-      });
-      return { result: value, costUsd: entry.cost_usd, attempts };
-    } finally {
-      if (!settled) cost.release(reservation.id);
-    }
+    return { result, costUsd: guarded.costUsd, attempts: guarded.attempts };
   }
 
+  /** Judges run on Gemini when it is configured, else on the agent's own provider; guarded like the agent. */
   private async judgeDeps(trialId: string, spec: AgentSpec, ctx: RunContext, addCost: (usd: number) => void) {
     const { config, providers, cost } = this.deps;
-    const judgeProvider = await providers.get(providers.isConfigured('google_gemini') ? 'google_gemini' : (spec.provider as ProviderId), ctx);
+    const inner = await providers.get(providers.isConfigured('google_gemini') ? 'google_gemini' : (spec.provider as ProviderId), ctx);
+    const provider = new GuardedProvider(inner, this.deps, {
+      booking: { trialId, taskId: spec.task_id ?? null, tags: [...(spec.tags ?? []), 'judge'] },
+      signal: ctx.signal,
+      timeoutMs: config.agents.callTimeoutMs,
+      maxOutputTokens: config.agents.defaultMaxOutputTokens,
+    });
     return {
-      provider: judgeProvider,
-      judgeModel: judgeProvider.id === 'google_gemini' ? config.models.judge : this.tiersFor(spec)[0]!,
+      provider,
+      judgeModel: inner.id === 'google_gemini' ? config.models.judge : this.tiersFor(spec)[0]!,
       signal: ctx.signal,
       secrets: config.secrets,
+      // The guarded provider has booked the call; this only adds its cost to the agent's total.
       onJudgeCall: (info: { provider: string; model: string; inputTokens: number; outputTokens: number; status: 'ok' | 'error' }) => {
-        const entry = cost.record({
-          provider: info.provider,
-          model: info.model,
-          inputTokens: info.inputTokens,
-          outputTokens: info.outputTokens,
-          status: info.status,
-          trialId,
-          taskId: spec.task_id ?? null,
-          tags: [...(spec.tags ?? []), 'judge'],
-        });
-        addCost(entry.cost_usd);
-        return entry.cost_usd;
+        const usd = info.status === 'ok' ? cost.costOf(info.provider, info.model, info).usd : 0;
+        addCost(usd);
+        return usd;
       },
     };
   }
+
 
   private result(trialId: string, spec: AgentSpec, r: ResultFields): AgentResult {
     return {

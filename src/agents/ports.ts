@@ -6,6 +6,7 @@ import type { GraderResult } from '../eval/graders/types.js';
  */
 export interface CostPort {
   estimateMaxCostUsd(provider: string, model: string, promptTokens: number, maxOutputTokens: number): number;
+  costOf(provider: string, model: string, usage: { inputTokens: number; outputTokens: number }): { usd: number };
   listBudgets(): Array<{ provider: string; model: string | null; daily: { remaining_usd: number } | null; monthly: { remaining_usd: number } | null }>;
   reserve(req: ReserveRequest): { id: string };
   settle(reservationId: string, call: BookedCall): { cost_usd: number };

@@ -80,6 +80,19 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(emulator.requests).toHaveLength(0);
   });
 
+  it('LLM judges are budgeted like agents: a judge the budget cannot pay for is never sent', async () => {
+    app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 0.00001 });
+    emulator.setDefault({ kind: 'ok', text: 'short answer', usage: { input: 5, output: 3 } });
+    const result = await app.services.agents.spawn(
+      spec({ prompt: 'x', model: 'gemini-2.5-flash-lite', max_output_tokens: 10, graders: [{ type: 'relevance' }] }),
+      ctx(),
+    );
+    expect(emulator.requests).toHaveLength(1);
+    expect(result.graders[0]).toMatchObject({ type: 'relevance', status: 'could_not_grade' });
+    expect(result.graders[0]!.reason).toMatch(/budget/);
+    expect(app.services.cost.summary({ period: 'all' }).totals.usd).toBeLessThanOrEqual(0.00001);
+  });
+
   it('cancellation mid-call ends as cancelled and books nothing', async () => {
     emulator.setDefault({ kind: 'hang' });
     const controller = new AbortController();

@@ -1,0 +1,131 @@
+import type { Clock } from '../clock.js';
+import type { AtomicOptions } from '../db/database.js';
+import { CancelledError } from '../errors.js';
+import { estimateTokens } from '../providers/sampling.js';
+import type { GenerateRequest, GenerateResult, Provider } from '../providers/types.js';
+import type { HealingService } from '../resilience/healingService.js';
+import type { CostPort, ReserveRequest } from './ports.js';
+
+export interface GuardDeps {
+  cost: CostPort;
+  healing: Pick<HealingService, 'call'>;
+  clock: Clock;
+  atomic: <T>(fn: () => T, opts?: AtomicOptions) => T;
+}
+
+export interface Booking {
+  trialId: string | null;
+  taskId: number | null;
+  tags: string[];
+}
+
+export interface GuardOptions {
+  booking: Booking;
+  /** The caller's cancellation. */
+  signal: AbortSignal;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Epoch ms by which everything, retries included, must be over. */
+  deadline?: number | undefined;
+  /** Prompt tokens to reserve for (counted or conservatively estimated). */
+  promptTokens: number;
+  /** Takes the reservation; default cost.reserve (the pipeline joins it to the trial's first write). */
+  reserve?: ((request: ReserveRequest) => { id: string }) | undefined;
+  /** Called as each provider request starts. */
+  onRequest?: (() => void) | undefined;
+  /** Called for each request that failed (after it is booked), e.g. for tracing. */
+  onAttemptFailed?: ((info: { attempt: number; error: Error; startedAt: number }) => void) | undefined;
+  /** Settle without an fsync: a later write of the same operation syncs (see runAtomic). */
+  deferSettleSync?: boolean | undefined;
+}
+
+export interface GuardedResult {
+  result: GenerateResult;
+  costUsd: number;
+  attempts: number;
+  /** When the request that succeeded started. */
+  startedAt: number;
+}
+
+/**
+ * Every model call the server makes on a user's behalf goes through here: reserve the most it can
+ * cost against the budgets, make it through retries and the breaker (each failed request booked
+ * at its real cost, zero), then settle the reservation to the real cost, or release it.
+ */
+export async function guardedGenerate(
+  deps: GuardDeps,
+  provider: Provider,
+  request: Omit<GenerateRequest, 'signal'> & { maxOutputTokens: number },
+  opts: GuardOptions,
+): Promise<GuardedResult> {
+  const { cost, healing, clock, atomic } = deps;
+  const reservation = (opts.reserve ?? ((r) => cost.reserve(r)))({
+    provider: provider.id,
+    model: request.model,
+    maxCostUsd: cost.estimateMaxCostUsd(provider.id, request.model, opts.promptTokens, request.maxOutputTokens),
+    ...(opts.booking.trialId !== null && { trialId: opts.booking.trialId }),
+    taskId: opts.booking.taskId,
+  });
+  let settled = false;
+  try {
+    let startedAt = clock.now();
+    const { value, attempts } = await healing.call(
+      { provider: provider.id, model: request.model },
+      (signal) => {
+        startedAt = clock.now();
+        opts.onRequest?.();
+        return provider.generate({ ...request, signal });
+      },
+      {
+        signal: opts.signal,
+        timeoutMs: opts.timeoutMs,
+        deadline: opts.deadline,
+        onAttemptFailed: ({ attempt, error }) => {
+          const status = error instanceof CancelledError || opts.signal.aborted ? 'cancelled' : 'error';
+          cost.record({ provider: provider.id, model: request.model, inputTokens: 0, outputTokens: 0, status, ...opts.booking });
+          opts.onAttemptFailed?.({ attempt, error, startedAt });
+        },
+      },
+    );
+    const entry = atomic(
+      () => cost.settle(reservation.id, { inputTokens: value.usage.inputTokens, outputTokens: value.usage.outputTokens, status: 'ok', ...opts.booking }),
+      { deferSync: opts.deferSettleSync ?? false },
+    );
+    settled = true;
+    return { result: value, costUsd: entry.cost_usd, attempts, startedAt };
+  } finally {
+    if (!settled) cost.release(reservation.id);
+  }
+}
+
+/**
+ * A provider whose every call is guarded like an agent's: budgeted, booked, retried and
+ * breaker-protected. LLM-as-judge graders get one, so judging can never spend past a budget.
+ */
+export class GuardedProvider implements Provider {
+  readonly id: Provider['id'];
+
+  constructor(
+    private readonly inner: Provider,
+    private readonly deps: GuardDeps,
+    private readonly defaults: { booking: Booking; signal: AbortSignal; timeoutMs: number; maxOutputTokens: number },
+  ) {
+    this.id = inner.id;
+  }
+
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
+    const { signal, ...rest } = request;
+    const guarded = await guardedGenerate(
+      this.deps,
+      this.inner,
+      { ...rest, maxOutputTokens: request.maxOutputTokens ?? this.defaults.maxOutputTokens },
+      {
+        booking: this.defaults.booking,
+        signal: signal ?? this.defaults.signal,
+        timeoutMs: this.defaults.timeoutMs,
+        promptTokens: estimateTokens(`${request.system ?? ''}\n${request.prompt}${request.responseSchema ? JSON.stringify(request.responseSchema) : ''}`) + 16,
+      },
+    );
+    return guarded.result;
+  }
+}
