@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import { boundText } from '../../eval/graders/modelGraders.js';
 import { TRIAL_STATUSES } from '../../eval/trialStore.js';
+import { graderResultSchema } from '../../agents/spawnSchema.js';
 import { defineTool } from '../types.js';
-
-const graderResultSchema = z.object({
-  type: z.string(),
-  pass: z.boolean().nullable(),
-  score: z.number().nullable(),
-  reason: z.string(),
-  status: z.enum(['graded', 'could_not_grade']),
-  required: z.boolean(),
-});
 
 export const trialsGet = defineTool({
   name: 'trials_get',
