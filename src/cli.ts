@@ -1,9 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { ALL_MIGRATIONS, createApp } from './app.js';
-import { systemClock } from './clock.js';
-import { openDatabase } from './db/database.js';
-import { runExportCli } from './eval/export.js';
-import { TrialStore } from './eval/trialStore.js';
+import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type LogRecord } from './logger.js';
 import { createServer } from './server.js';
@@ -64,6 +60,13 @@ function configOrReport(env: Env): Config | undefined {
 async function runExport(argv: readonly string[], env: Env): Promise<number> {
   const config = configOrReport(env);
   if (!config) return 1;
+  const [{ ALL_MIGRATIONS }, { openDatabase }, { runExportCli }, { TrialStore }, { systemClock }] = await Promise.all([
+    import('./app.js'),
+    import('./db/database.js'),
+    import('./eval/export.js'),
+    import('./eval/trialStore.js'),
+    import('./clock.js'),
+  ]);
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   try {
     return await runExportCli([...argv], { store: new TrialStore(db, systemClock), secrets: config.secrets, stdout: process.stdout, stderr: process.stderr });
@@ -123,8 +126,12 @@ async function startStdioServer(config: Config): Promise<number | undefined> {
     }
     throw err;
   }
-  const app = await createApp({ config, logger });
-  const server = createServer(app.services, tools);
+  // Opened after the client is greeted (initialize is what clients wait for at start-up); tool
+  // calls wait for it. If it cannot open, the server says why on stderr and exits.
+  let appPromise: Promise<App> | undefined;
+  const openApp = () =>
+    (appPromise ??= import('./app.js').then(({ createApp }) => createApp({ config, logger })));
+  const server = createServer({ config, logger, services: async () => (await openApp()).services }, tools);
   sinks.push((r) => server.logSink(r));
 
   if (process.stdin.isTTY) process.stderr.write(banner(config, tools.map((t) => t.name)));
@@ -136,7 +143,7 @@ async function startStdioServer(config: Config): Promise<number | undefined> {
     logger.info(`shutting down (${reason})`);
     await server.drain(5_000);
     await server.mcp.close().catch(() => {});
-    await app.close();
+    if (appPromise) await (await appPromise.catch(() => undefined))?.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -148,6 +155,12 @@ async function startStdioServer(config: Config): Promise<number | undefined> {
   // A malformed line on stdin is reported by the transport, not fatal: log it and carry on.
   transport.onerror = (err) => logger.warn('ignored unreadable input on stdin', { error: err.message });
   await server.mcp.connect(transport);
+  try {
+    await openApp();
+  } catch (err) {
+    process.stderr.write(`task-orchestrator: cannot open the data directory ${config.dataDir}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   logger.info('ready', { version: VERSION, dataDir: config.dataDir, tools: tools.length, gemini: Boolean(config.gemini.apiKey) });
   return undefined;
 }

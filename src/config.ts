@@ -102,10 +102,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_MAX_OUTPUT_TOKENS: intWithDefault(8_192, 1, 65_536),
   TASK_ORCHESTRATOR_TIMEZONE: z.preprocess(
     emptyToUndefined,
-    z
-      .string()
-      .refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin')
-      .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+    z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
   ),
   TASK_ORCHESTRATOR_RESERVATION_TTL_MS: intWithDefault(30 * 60_000, 1_000, 86_400_000),
   LANGFUSE_PUBLIC_KEY: optionalString,
@@ -195,7 +192,13 @@ export function loadConfig(env: Env = process.env): Config {
       defaultMaxConcurrency: e.TASK_ORCHESTRATOR_MAX_CONCURRENCY,
       defaultMaxOutputTokens: e.TASK_ORCHESTRATOR_MAX_OUTPUT_TOKENS,
     },
-    budget: { timeZone: e.TASK_ORCHESTRATOR_TIMEZONE, reservationTtlMs: e.TASK_ORCHESTRATOR_RESERVATION_TTL_MS },
+    budget: {
+      // The machine's zone is looked up on first use: loading ICU costs ~20 ms of start-up.
+      get timeZone() {
+        return e.TASK_ORCHESTRATOR_TIMEZONE ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+      },
+      reservationTtlMs: e.TASK_ORCHESTRATOR_RESERVATION_TTL_MS,
+    },
     langfuse:
       e.LANGFUSE_PUBLIC_KEY && e.LANGFUSE_SECRET_KEY
         ? { publicKey: e.LANGFUSE_PUBLIC_KEY, secretKey: e.LANGFUSE_SECRET_KEY, baseUrl: e.LANGFUSE_BASE_URL }

@@ -1,8 +1,9 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema, SetLevelRequestSchema, type CallToolResult, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { AppServices } from './app.js';
+import type { Config } from './config.js';
 import { toToolErrorResult } from './errors.js';
-import type { LogRecord } from './logger.js';
+import type { LogRecord, Logger } from './logger.js';
 import { toListedTool } from './tools/listing.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
 import { PACKAGE_NAME, VERSION } from './version.js';
@@ -24,7 +25,17 @@ const MCP_LEVEL: Record<LogRecord['level'], LoggingLevel> = {
 };
 
 /** Builds the MCP server: registers each tool definition in a loop around one uniform wrapper. */
-export function createServer(services: AppServices, tools: readonly ToolDefinition[]): OrchestratorServer {
+export interface ServerDeps {
+  config: Config;
+  logger: Logger;
+  /**
+   * The app's services. The server answers initialize and tools/list without them; tool calls
+   * wait for them (the database opens after the client is greeted, to keep start-up short).
+   */
+  services: () => Promise<AppServices>;
+}
+
+export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[]): OrchestratorServer {
   const mcp = new McpServer(
     { name: PACKAGE_NAME, title: 'Task Orchestrator', version: VERSION },
     {
@@ -40,7 +51,8 @@ export function createServer(services: AppServices, tools: readonly ToolDefiniti
     return {};
   });
   const inFlight = new Map<Promise<unknown>, AbortController>();
-  const secrets = services.config.secrets;
+  const { config, logger } = deps;
+  const secrets = config.secrets;
 
   for (const tool of tools) {
     mcp.registerTool(
@@ -75,18 +87,18 @@ export function createServer(services: AppServices, tools: readonly ToolDefiniti
           },
           createMessage: clientCaps?.sampling
             ? // A person may take a while to approve: wait as long as a provider call may take, not the SDK's 60 s.
-              (params, signal) => mcp.server.createMessage(params, { signal, timeout: services.config.agents.callTimeoutMs })
+              (params, signal) => mcp.server.createMessage(params, { signal, timeout: config.agents.callTimeoutMs })
             : undefined,
         };
         const run = (async (): Promise<CallToolResult> => {
           try {
-            const out = await tool.handler(args as never, services, ctx);
+            const out = await tool.handler(args as never, await deps.services(), ctx);
             return {
               content: [{ type: 'text', text: out.text }],
               structuredContent: out.structured as Record<string, unknown>,
             };
           } catch (err) {
-            services.logger.debug(`tool ${tool.name} failed`, { error: err instanceof Error ? err.message : String(err) });
+            logger.debug(`tool ${tool.name} failed`, { error: err instanceof Error ? err.message : String(err) });
             return toToolErrorResult(err, secrets);
           }
         })();

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
@@ -42,7 +43,10 @@ export interface OpenDatabaseOptions {
  */
 export function openDatabase(file: string, opts: OpenDatabaseOptions): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
+  // Loaded here, not at import: modules that only need the helpers below (the stores, and through
+  // them the tool schemas) must not pull the native addon into start-up.
+  const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  const db = new BetterSqlite3(file);
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

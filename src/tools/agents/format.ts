@@ -1,8 +1,7 @@
 import type { AgentResult } from '../../agents/spawnSchema.js';
+import { formatUsd as usd } from '../../cost/money.js';
 
-export function usd(amount: number): string {
-  return `$${amount < 0.01 ? amount.toFixed(6) : amount.toFixed(4)}`;
-}
+export { usd };
 
 /** One line about an agent's run, for the human-readable text of a result. */
 export function agentHeadline(r: AgentResult): string {

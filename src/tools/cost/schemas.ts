@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatUsd as usdText } from '../../cost/costService.js';
+import { formatUsd as usdText } from '../../cost/money.js';
 
 export { usdText };
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boundText } from '../../eval/graders/modelGraders.js';
+import { boundText } from '../../eval/boundText.js';
 import { TRIAL_STATUSES } from '../../eval/trialStore.js';
 import { graderResultSchema } from '../../agents/spawnSchema.js';
 import { defineTool } from '../types.js';
