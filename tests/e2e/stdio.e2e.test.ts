@@ -1,4 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, SERVER_BIN } from '../helpers/paths.js';
@@ -51,6 +53,17 @@ describe('the stdio server process', () => {
     expect(code).not.toBe(0);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(pattern);
+  });
+
+  it('says why and exits 1 when the data directory cannot be opened', async () => {
+    const notADirectory = path.join(makeTempDir(), 'a-file');
+    fs.writeFileSync(notADirectory, 'x');
+    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: notADirectory } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`cannot open the data directory ${notADirectory}`);
   });
 
   it('chooses tool sets: core is small, a list picks, disabled removes', async () => {
