@@ -9,7 +9,7 @@ import { startServer } from '../tests/helpers/serverProcess.js';
  * spawn_parallel_agents: how many succeeded, how many failed cleanly with a reason, zero lost or
  * unaccounted, no unhandled rejection, server alive afterwards. Target: >= 99 succeed."
  *
- * The real stdio server (dist/src/bin) against the Gemini emulator, default retry policy (5
+ * The real stdio server (dist/bin) against the Gemini emulator, default retry policy (5
  * retries) but short waits (TASK_ORCHESTRATOR_RETRY_BASE_MS=50, _MAX_DELAY_MS=500). Each row is a
  * fresh server and a fresh data dir; the emulator's failure RNG is re-seeded per row, so every row
  * sees the same failure sequence (in arrival order). Rows vary the breaker settings, the model

@@ -7,7 +7,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { fmt, percentile, ratio } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const OURS = path.join(here, '..', 'src', 'bin', 'task-orchestrator.js');
+const OURS = path.join(here, '..', 'bin', 'task-orchestrator.js');
 const BARE = path.join(here, 'bareServer.js');
 
 async function connect(script: string, env: Record<string, string>): Promise<{ client: Client; ms: number }> {

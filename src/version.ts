@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 export const PACKAGE_NAME = 'task-orchestrator-mcp';
 
-/** Reads our own package.json by walking up from this file (works from src/, dist/src/ and a packed install). */
+/** Reads our own package.json by walking up from this file (works from src/, dist/src/, the dist/bin bundle and a packed install). */
 function readVersion(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {

@@ -10,7 +10,8 @@ export const REPO_ROOT = (() => {
   return dir;
 })();
 
-export const SERVER_BIN = path.join(REPO_ROOT, 'dist', 'src', 'bin', 'task-orchestrator.js');
+/** The shipped bin: src/ bundled by esbuild (npm run build), dependencies left external. */
+export const SERVER_BIN = path.join(REPO_ROOT, 'dist', 'bin', 'task-orchestrator.js');
 
 export function makeTempDir(prefix = 'to-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
