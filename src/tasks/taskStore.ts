@@ -77,6 +77,8 @@ export const taskMigrations: Migration[] = [
 
 const TASK_COLUMNS = 'id, title, description, priority, status, due, tags, source, created_at, updated_at, completed_at';
 
+const LIST_CACHE_SIZE = 16;
+
 const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
 interface TaskRow {
@@ -122,6 +124,9 @@ function tupleToTask([id, title, description, priority, status, due, tags, sourc
 /** The user's persistent task list. Every write is one statement or one transaction. */
 export class TaskStore {
   private readonly stmt: (sql: string) => Statement;
+  private readonly listCache = new Map<string, { version: string; answer: { tasks: Task[]; total: number } }>();
+  /** Our own commits (they do not change data_version on this connection). */
+  private writes = 0;
 
   constructor(
     private readonly db: Db,
@@ -131,6 +136,7 @@ export class TaskStore {
   }
 
   add(input: NewTask): Task {
+    this.writes += 1;
     const now = new Date(this.clock.now()).toISOString();
     const priority = input.priority ?? 'medium';
     const due = input.due === undefined ? null : normaliseDue(input.due);
@@ -160,7 +166,24 @@ export class TaskStore {
     return toTask(row);
   }
 
+  /**
+   * Lists are asked for again and again while nothing changes (an assistant re-checking the
+   * list), so the last few answers are kept, each stamped with the database's version: SQLite's
+   * data_version (bumped by another process's commit) plus our own write count. Callers get a
+   * shared, read-only answer.
+   */
   list(query: TaskQuery = {}): { tasks: Task[]; total: number } {
+    const key = JSON.stringify(query);
+    const version = `${this.stmt('PRAGMA data_version').pluck().get() as number}:${this.writes}`;
+    const cached = this.listCache.get(key);
+    if (cached?.version === version) return cached.answer;
+    const answer = this.queryList(query);
+    if (this.listCache.size >= LIST_CACHE_SIZE) this.listCache.delete(this.listCache.keys().next().value!);
+    this.listCache.set(key, { version, answer });
+    return answer;
+  }
+
+  private queryList(query: TaskQuery): { tasks: Task[]; total: number } {
     const where: string[] = [];
     const params: unknown[] = [];
     const status = query.status ?? 'open';
@@ -197,11 +220,13 @@ export class TaskStore {
     const existing = this.get(id);
     if (existing.status === 'done') return { task: existing, alreadyDone: true };
     const now = new Date(this.clock.now()).toISOString();
+    this.writes += 1;
     this.stmt(`UPDATE tasks SET status = 'done', completed_at = ?, updated_at = ? WHERE id = ? AND status = 'open'`).run(now, now, id);
     return { task: this.get(id), alreadyDone: false };
   }
 
   update(id: number, changes: TaskChanges): Task {
+    this.writes += 1;
     const run = this.db.transaction(() => {
       const existing = this.get(id);
       const now = new Date(this.clock.now()).toISOString();
@@ -235,6 +260,7 @@ export class TaskStore {
   }
 
   delete(id: number): Task {
+    this.writes += 1;
     const run = this.db.transaction(() => {
       const existing = this.get(id);
       this.stmt('DELETE FROM tasks WHERE id = ?').run(id);

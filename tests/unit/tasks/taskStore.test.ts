@@ -87,6 +87,23 @@ describe('TaskStore (real SQLite file)', () => {
     expect(() => store.delete(999)).toThrow(NotFoundError);
   });
 
+  it('a repeated list is answered again only while nothing changed, in this or another process', () => {
+    store.add({ title: 'first' });
+    const before = store.list();
+    expect(store.list()).toBe(before);
+    // Another connection (as a second server process would) commits: the next list sees it.
+    const other = openDatabase(path.join(dir, 'test.db'), { migrations: taskMigrations });
+    new TaskStore(other, clock).add({ title: 'from elsewhere' });
+    other.close();
+    expect(store.list().tasks.map((t) => t.title)).toEqual(['first', 'from elsewhere']);
+    // Our own writes too.
+    const cached = store.list();
+    store.complete(cached.tasks[0]!.id);
+    expect(store.list().tasks.map((t) => t.title)).toEqual(['from elsewhere']);
+    store.update(cached.tasks[1]!.id, { title: 'renamed' });
+    expect(store.list().tasks.map((t) => t.title)).toEqual(['renamed']);
+  });
+
   it('persists across reopening the file and applies migrations once', () => {
     store.add({ title: 'survives' });
     db.close();
