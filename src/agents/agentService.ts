@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { AppError, CancelledError, InvalidInputError, errorMessage, redactSecrets } from '../errors.js';
+import { AppError, CancelledError, InvalidInputError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { gradeOutput } from '../eval/grading.js';
 import { parseJsonOutput } from '../eval/graders/codeGraders.js';
@@ -47,8 +47,6 @@ export interface RunContext {
   createMessage?: ToolContext['createMessage'];
   /** Parallel batch this agent belongs to. */
   parentRunId?: string | undefined;
-  /** Epoch ms by which everything, retries included, must be over. */
-  deadline?: number | undefined;
 }
 
 interface ModelCall {
@@ -207,10 +205,13 @@ export class AgentService {
       }
     } catch (err) {
       const cancelled = err instanceof CancelledError || ctx.signal.aborted;
-      const error = {
-        code: cancelled ? 'cancelled' : err instanceof AppError ? err.code : 'internal',
-        message: redactSecrets(cancelled ? 'The call was cancelled.' : errorMessage(err), config.secrets),
-      };
+      // Aborted by a batch timeout: say so (code timeout); any other abort is a plain cancel.
+      const abortReason: unknown = ctx.signal.aborted ? ctx.signal.reason : undefined;
+      const error = cancelled
+        ? abortReason instanceof TimeoutError
+          ? { code: 'timeout', message: abortReason.message }
+          : { code: 'cancelled', message: 'The call was cancelled.' }
+        : { code: err instanceof AppError ? err.code : 'internal', message: redactSecrets(errorMessage(err), config.secrets) };
       atomic(() => {
         if (!trialOpen) trials.create(newTrial);
         trials.error(trial.id, { code: error.code, message: error.message, costUsd: totalCost, attempts, latencyMs: clock.now() - started, model: choice?.model ?? null });
@@ -290,7 +291,6 @@ export class AgentService {
         booking: { trialId, taskId: spec.task_id ?? null, tags: spec.tags ?? [] },
         signal: ctx.signal,
         timeoutMs: spec.timeout_ms ?? config.agents.callTimeoutMs,
-        deadline: ctx.deadline,
         promptTokens: this.promptTokens(spec),
         reserve,
         onRequest,

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { TimeoutError } from '../errors.js';
 import type { AgentService, RunContext } from './agentService.js';
 import { roundUsd } from './agentService.js';
 import type { AgentResult, AgentSpec } from './spawnSchema.js';
@@ -39,7 +40,7 @@ export async function runParallel(
   service: AgentService,
   specs: readonly AgentSpec[],
   opts: ParallelOptions,
-  ctx: Omit<RunContext, 'parentRunId' | 'deadline'>,
+  ctx: Omit<RunContext, 'parentRunId'>,
   now: () => number,
 ): Promise<ParallelOutcome> {
   const started = now();
@@ -51,7 +52,10 @@ export async function runParallel(
   else ctx.signal.addEventListener('abort', onParentAbort, { once: true });
   let deadlineTimer: NodeJS.Timeout | undefined;
   if (opts.deadline !== undefined) {
-    deadlineTimer = setTimeout(() => batch.abort(new Error('batch timeout')), Math.max(0, opts.deadline - now()));
+    // The one mechanism for a batch timeout (agents get no deadline of their own, so the outcome
+    // never depends on which of two timers fires first): still-running agents end as cancelled.
+    const ms = Math.max(0, opts.deadline - now());
+    deadlineTimer = setTimeout(() => batch.abort(new TimeoutError(`The batch timeout (${ms} ms) passed before this agent finished.`)), ms);
   }
 
   const results: Array<ParallelEntry | undefined> = new Array(specs.length);
@@ -63,7 +67,7 @@ export async function runParallel(
     const spec = specs[index]!;
     const result = batch.signal.aborted
       ? cancelledResult(spec)
-      : await service.spawn(spec, { ...ctx, signal: batch.signal, parentRunId: opts.parentRunId, deadline: opts.deadline }).catch(
+      : await service.spawn(spec, { ...ctx, signal: batch.signal, parentRunId: opts.parentRunId }).catch(
           (err: unknown): AgentResult => errorResult(spec, err),
         );
     results[index] = { index, ...result };

@@ -127,7 +127,7 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
   it('a batch deadline cancels agents still running', async () => {
     emulator.setDefault({ kind: 'hang' });
     const outcome = await runParallel(app.services.agents, [spec({ prompt: 'a', model: 'gemini-2.5-flash' })], { maxConcurrency: 1, mode: 'all', deadline: Date.now() + 200 }, ctx(), Date.now);
-    expect(outcome.results[0]!.status).toBe('cancelled');
+    expect(outcome.results[0]).toMatchObject({ status: 'cancelled', error: { code: 'timeout', message: expect.stringMatching(/batch timeout/) } });
   });
 
   it('an invalid grader spec in one agent of a batch fails only that agent', async () => {
