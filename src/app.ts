@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { CostService, costMigrations } from './cost/costService.js';
 import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
+import { WalSync, type Fsync } from './db/walSync.js';
 import { EventBus } from './events.js';
 import { TrialStore, trialMigrations } from './eval/trialStore.js';
 import type { Logger } from './logger.js';
@@ -19,6 +20,8 @@ export interface AppServices {
   clock: Clock;
   logger: Logger;
   db: Db;
+  /** Group commit: the server awaits sync() before any tool answers. */
+  walSync: WalSync;
   events: EventBus;
   tasks: TaskStore;
   trials: TrialStore;
@@ -41,6 +44,8 @@ export interface AppDeps {
   providers?: Partial<Record<ProviderId, Provider>>;
   /** Waits between retries; tests pass a fake. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The WAL's fsync; tests pass one that counts. */
+  fsync?: Fsync;
 }
 
 export interface App {
@@ -54,6 +59,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
+  const walSync = new WalSync(db, deps.fsync);
   const events = new EventBus();
 
   const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config });
@@ -65,7 +71,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const tracer = config.langfuse
     ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config, logger: logger.child('tracing'), clock })
     : noopSpawnTracer;
-  const runs = new BackgroundRuns(db, clock, logger.child('runs'));
+  const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync);
   runs.recoverInterrupted();
   const agents = new AgentService({
     config,
@@ -77,7 +83,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     cost,
     trials,
     tracer,
-    atomic: (fn, opts) => runAtomic(db, fn, opts),
+    atomic: (fn) => runAtomic(db, fn),
+    walSync,
   });
 
   const services: AppServices = {
@@ -85,6 +92,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     clock,
     logger,
     db,
+    walSync,
     events,
     tasks: new TaskStore(db, clock),
     trials,
@@ -105,6 +113,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       healing.shutdown();
       await tracer.shutdown();
       events.removeAllListeners();
+      await walSync.close();
       db.close();
     },
   };

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema, SetLevelRequestSchema, type CallToolResult, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { AppServices } from './app.js';
 import type { Config } from './config.js';
-import { toToolErrorResult } from './errors.js';
+import { errorMessage, toToolErrorResult } from './errors.js';
 import type { LogRecord, Logger } from './logger.js';
 import { toListedTool } from './tools/listing.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
@@ -91,16 +91,28 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
             : undefined,
         };
         const run = (async (): Promise<CallToolResult> => {
+          let services: AppServices | undefined;
+          let result: CallToolResult;
           try {
-            const out = await tool.handler(args as never, await deps.services(), ctx);
-            return {
+            services = await deps.services();
+            const out = await tool.handler(args as never, services, ctx);
+            result = {
               content: [{ type: 'text', text: out.text }],
               structuredContent: out.structured as Record<string, unknown>,
             };
           } catch (err) {
-            logger.debug(`tool ${tool.name} failed`, { error: err instanceof Error ? err.message : String(err) });
-            return toToolErrorResult(err, secrets);
+            logger.debug(`tool ${tool.name} failed`, { error: errorMessage(err) });
+            result = toToolErrorResult(err, secrets);
           }
+          // Commits run with synchronous=NORMAL: what this call (or anything before it) wrote is
+          // fsynced, shared with concurrent calls, before the answer leaves (see WalSync).
+          try {
+            await services?.walSync.sync();
+          } catch (err) {
+            logger.error('could not fsync the database', { error: errorMessage(err) });
+            return toToolErrorResult(new Error(`the database could not be written to disk (${errorMessage(err)}); what this call did may not survive a power loss`), secrets);
+          }
+          return result;
         })();
         inFlight.set(run, controller);
         try {

@@ -16,7 +16,6 @@ import type { SpawnTrace, SpawnTracer } from '../tracing/spawnTracer.js';
 import type { ToolContext } from '../tools/types.js';
 import { GuardedProvider, guardedGenerate } from './guardedCall.js';
 import { remainingBudgetUsd, type CostPort, type ReserveRequest, type TrialPort } from './ports.js';
-import type { AtomicOptions } from '../db/database.js';
 import { newTrialId } from '../eval/trialStore.js';
 import { selectModel, type ModelChoice } from './modelSelection.js';
 import type { AgentResult, AgentSpec } from './spawnSchema.js';
@@ -38,7 +37,13 @@ export interface AgentServiceDeps {
   trials: TrialPort;
   tracer: SpawnTracer;
   /** Runs `fn` in one immediate transaction (nested calls become savepoints); see runAtomic. */
-  atomic: <T>(fn: () => T, opts?: AtomicOptions) => T;
+  atomic: <T>(fn: () => T) => T;
+  /**
+   * Makes committed writes durable (see WalSync). The pipeline asks after each agent without
+   * waiting, so a long background run keeps its ledger on disk as it goes; the server waits for
+   * it before any tool answers.
+   */
+  walSync: { sync(): Promise<void> };
   preChecks?: PreCheck[];
 }
 
@@ -108,19 +113,15 @@ export class AgentService {
       tags,
       parentRunId: ctx.parentRunId ?? null,
     };
-    // Writes before the final one skip their fsync: the final write of this call (trial outcome)
-    // syncs the WAL, and with it everything before, before the tool answers.
+    // The trial's first write joins the first reservation's transaction: one commit, not two.
     let trialOpen = false;
     const reserve = (request: ReserveRequest) => {
       if (trialOpen) return this.deps.cost.reserve(request);
-      const reservation = atomic(
-        () => {
-          trials.create(newTrial);
-          trials.markRunning(trial.id);
-          return this.deps.cost.reserve(request);
-        },
-        { deferSync: true },
-      );
+      const reservation = atomic(() => {
+        trials.create(newTrial);
+        trials.markRunning(trial.id);
+        return this.deps.cost.reserve(request);
+      });
       trialOpen = true;
       return reservation;
     };
@@ -153,6 +154,7 @@ export class AgentService {
         latencyMs: clock.now() - started,
       });
       this.finish(trace, spec, result);
+      this.deps.walSync.sync().catch((err: unknown) => this.deps.logger.error('could not fsync the database', { error: errorMessage(err) }));
       return result;
     };
     try {
@@ -296,8 +298,6 @@ export class AgentService {
         onRequest,
         onAttemptFailed: ({ attempt, error, startedAt }) =>
           generation({ model: choice.model, output: null, inputTokens: 0, outputTokens: 0, costUsd: 0, startedAt, attempt, error: error.message }),
-        // The trial's outcome, written next, syncs this too before the tool answers.
-        deferSettleSync: true,
       },
     );
     const { result } = guarded;

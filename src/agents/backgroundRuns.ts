@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db, Migration } from '../db/database.js';
-import { CancelledError, NotFoundError } from '../errors.js';
+import { CancelledError, errorMessage, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export const runMigrations: Migration[] = [
@@ -72,6 +72,8 @@ export class BackgroundRuns {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Makes the run's final row durable without anyone polling for it (see WalSync). */
+    private readonly walSync: { sync(): Promise<void> },
   ) {}
 
   /** Marks runs whose owning process is gone as interrupted. Called at start-up. */
@@ -110,7 +112,13 @@ export class BackgroundRuns {
           .run(err instanceof CancelledError ? 'interrupted' : 'failed', message, this.iso(), id);
       },
     );
-    const entry = { done: done.finally(() => this.live.delete(id)), abort };
+    const entry = {
+      done: done.finally(() => {
+        this.live.delete(id);
+        this.walSync.sync().catch((err: unknown) => this.logger.error('could not fsync the database', { error: errorMessage(err) }));
+      }),
+      abort,
+    };
     this.live.set(id, entry);
     return id;
   }

@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import type { AtomicOptions } from '../db/database.js';
 import { CancelledError } from '../errors.js';
 import { estimateTokens } from '../providers/sampling.js';
 import type { GenerateRequest, GenerateResult, Provider } from '../providers/types.js';
@@ -10,7 +9,7 @@ export interface GuardDeps {
   cost: CostPort;
   healing: Pick<HealingService, 'call'>;
   clock: Clock;
-  atomic: <T>(fn: () => T, opts?: AtomicOptions) => T;
+  atomic: <T>(fn: () => T) => T;
 }
 
 export interface Booking {
@@ -35,8 +34,6 @@ export interface GuardOptions {
   onRequest?: (() => void) | undefined;
   /** Called for each request that failed (after it is booked), e.g. for tracing. */
   onAttemptFailed?: ((info: { attempt: number; error: Error; startedAt: number }) => void) | undefined;
-  /** Settle without an fsync: a later write of the same operation syncs (see runAtomic). */
-  deferSettleSync?: boolean | undefined;
 }
 
 export interface GuardedResult {
@@ -87,9 +84,8 @@ export async function guardedGenerate(
         },
       },
     );
-    const entry = atomic(
-      () => cost.settle(reservation.id, { inputTokens: value.usage.inputTokens, outputTokens: value.usage.outputTokens, status: 'ok', ...opts.booking }),
-      { deferSync: opts.deferSettleSync ?? false },
+    const entry = atomic(() =>
+      cost.settle(reservation.id, { inputTokens: value.usage.inputTokens, outputTokens: value.usage.outputTokens, status: 'ok', ...opts.booking }),
     );
     settled = true;
     return { result: value, costUsd: entry.cost_usd, attempts, startedAt };

@@ -38,8 +38,9 @@ export interface OpenDatabaseOptions {
 
 /**
  * Opens (creating if needed) the SQLite file with the settings that make it safe to share between
- * two server processes: WAL, a busy timeout, and synchronous=FULL so a write the tool reported is
- * on disk even after kill -9 or power loss.
+ * two server processes: WAL and a busy timeout. Migrations commit with synchronous=FULL; after
+ * them the connection commits with NORMAL (a commit survives a killed process at once, power loss
+ * once WalSync.sync() has fsynced the WAL: the server does that before any tool answers).
  */
 export function openDatabase(file: string, opts: OpenDatabaseOptions): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -52,28 +53,13 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   runMigrations(db, opts.migrations);
+  db.pragma('synchronous = NORMAL');
   return db;
 }
 
-export interface AtomicOptions {
-  /**
-   * Skip the fsync of this commit because a later commit of the same operation will make it
-   * durable before the tool answers (in WAL mode one fsync covers every earlier frame). The
-   * commit still survives a killed process; only an OS crash or power loss before that later
-   * commit can lose it, and then the tool has not answered yet.
-   */
-  deferSync?: boolean;
-}
-
 /** Runs `fn` in one immediate transaction (nested calls become savepoints). */
-export function runAtomic<T>(db: Db, fn: () => T, opts: AtomicOptions = {}): T {
-  if (!opts.deferSync || db.inTransaction) return db.transaction(fn).immediate();
-  db.pragma('synchronous = NORMAL');
-  try {
-    return db.transaction(fn).immediate();
-  } finally {
-    db.pragma('synchronous = FULL');
-  }
+export function runAtomic<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
 }
 
 export function runMigrations(db: Db, migrations: readonly Migration[]): void {

@@ -51,6 +51,27 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(summary.totals.usd).toBeCloseTo(result.cost_usd, 10);
   });
 
+  it('each agent starts an fsync of what it wrote without waiting for it (group commit)', async () => {
+    const pending: Array<() => void> = [];
+    const own = await createApp({
+      config: app.services.config,
+      logger: silentLogger,
+      fsync: () => new Promise<void>((resolve) => pending.push(resolve)),
+    });
+    try {
+      const result = await own.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash' }), ctx());
+      expect(result.status).toBe('passed');
+      // spawn() answered while its fsync is still in flight: the main thread never waits on the disk.
+      expect(pending).toHaveLength(1);
+    } finally {
+      const closing = own.close();
+      for (;;) {
+        pending.splice(0).forEach((resolve) => resolve());
+        if (await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5))])) break;
+      }
+    }
+  });
+
   it('a failed grade is a failed trial, not an error; without escalation it is not retried', async () => {
     emulator.setDefault({ kind: 'ok', text: 'nope' });
     const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash', graders: [{ type: 'contains', values: ['yes'] }] }), ctx());
