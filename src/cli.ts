@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { CONFIG_FILE_NAME, withConfigFile, type LayeredEnv } from './configFile.js';
 import { createLogger, type LogRecord } from './logger.js';
 import { createServer } from './server.js';
 import { ALL_TOOLS, selectTools } from './tools/registry.js';
@@ -16,7 +17,8 @@ Usage:
   task-orchestrator --version  print the version
   task-orchestrator export     write trials as JSONL (export --help for options)
 
-Configuration is read from environment variables (see README.md); the main ones:
+Configuration is read from environment variables (see README.md), over an optional
+${CONFIG_FILE_NAME} in the data directory that holds the same variables; the main ones:
   GEMINI_API_KEY               enables the agent tools (spawn_agent, spawn_parallel_agents)
   TASK_ORCHESTRATOR_HOME       data directory (default: $XDG_DATA_HOME/task-orchestrator or ~/.task-orchestrator)
   TASK_ORCHESTRATOR_TOOLS      core | all | comma list of tool names (default: all)
@@ -39,27 +41,40 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
     process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
     return 2;
   }
-  const config = configOrReport(env);
-  return config ? startStdioServer(config) : 1;
+  const loaded = configOrReport(env);
+  return loaded ? startStdioServer(loaded) : 1;
+}
+
+interface LoadedConfig {
+  config: Config;
+  layered: LayeredEnv;
 }
 
 /** The configuration, or undefined after one line on stderr naming the bad variable. */
-function configOrReport(env: Env): Config | undefined {
+function configOrReport(env: Env): LoadedConfig | undefined {
+  let layered: LayeredEnv | undefined;
   try {
-    return loadConfig(env);
+    layered = withConfigFile(env);
+    return { config: loadConfig(layered.env), layered };
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`task-orchestrator: ${err.message}\n`);
+      reportConfigError(err, layered);
       return undefined;
     }
     throw err;
   }
 }
 
+function reportConfigError(err: ConfigError, layered: LayeredEnv | undefined): void {
+  const origin = layered?.file && layered.fromFile.has(err.variable) ? ` (set in ${layered.file})` : '';
+  process.stderr.write(`task-orchestrator: ${err.message}${origin}\n`);
+}
+
 /** `task-orchestrator export`: reads the same database the server writes, with no server running. */
 async function runExport(argv: readonly string[], env: Env): Promise<number> {
-  const config = configOrReport(env);
-  if (!config) return 1;
+  const loaded = configOrReport(env);
+  if (!loaded) return 1;
+  const { config } = loaded;
   const [{ ALL_MIGRATIONS }, { openDatabase }, { runExportCli }, { TrialStore }, { systemClock }] = await Promise.all([
     import('./app.js'),
     import('./db/database.js'),
@@ -85,7 +100,7 @@ function describeProviders(config: Config): string[] {
   ];
 }
 
-function banner(config: Config, toolNames: string[]): string {
+function banner(config: Config, configFile: string | undefined, toolNames: string[]): string {
   const snippet = JSON.stringify(
     {
       mcpServers: {
@@ -103,6 +118,7 @@ function banner(config: Config, toolNames: string[]): string {
     `Task Orchestrator ${VERSION} — an MCP server speaking JSON-RPC on stdin/stdout.`,
     'It is meant to be started by an MCP client (Claude Desktop, Claude Code, an IDE), not typed at.',
     `Data directory: ${config.dataDir}`,
+    `Config file: ${configFile ?? `none (optional: ${CONFIG_FILE_NAME} in the data directory, same variables as the environment)`}`,
     'Providers:',
     ...describeProviders(config),
     `Tools (${toolNames.length}): ${toolNames.join(', ')}`,
@@ -113,15 +129,16 @@ function banner(config: Config, toolNames: string[]): string {
   ].join('\n');
 }
 
-async function startStdioServer(config: Config): Promise<number | undefined> {
+async function startStdioServer({ config, layered }: LoadedConfig): Promise<number | undefined> {
   const sinks: Array<(r: LogRecord) => void> = [];
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets, sinks: [(r) => sinks.forEach((s) => s(r))] });
+  for (const warning of layered.warnings) logger.warn(warning);
   let tools;
   try {
     tools = selectTools(ALL_TOOLS, config.tools);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`task-orchestrator: ${err.message}\n`);
+      reportConfigError(err, layered);
       return 1;
     }
     throw err;
@@ -134,7 +151,7 @@ async function startStdioServer(config: Config): Promise<number | undefined> {
   const server = createServer({ config, logger, services: async () => (await openApp()).services }, tools);
   sinks.push((r) => server.logSink(r));
 
-  if (process.stdin.isTTY) process.stderr.write(banner(config, tools.map((t) => t.name)));
+  if (process.stdin.isTTY) process.stderr.write(banner(config, layered.file, tools.map((t) => t.name)));
 
   let shuttingDown = false;
   const shutdown = async (reason: string) => {

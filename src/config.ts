@@ -49,7 +49,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -109,6 +109,9 @@ const envSchema = z.object({
   LANGFUSE_SECRET_KEY: optionalString,
   LANGFUSE_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default('https://cloud.langfuse.com')),
 });
+
+/** Every variable the configuration reads (also the keys config.json may hold). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 function isValidTimeZone(tz: string): boolean {
   try {

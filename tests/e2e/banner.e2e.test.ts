@@ -59,6 +59,7 @@ describe(`the banner on a terminal${SKIP_NOTE}`, () => {
     ]);
 
     expect(bare.output).toContain(`Data directory: ${home}`);
+    expect(bare.output).toMatch(/Config file: none \(optional: config\.json in the data directory/);
     expect(bare.output).toMatch(/google_gemini: not configured — set GEMINI_API_KEY/);
     expect(bare.output).toMatch(/Tools \(\d+\): .*spawn_agent/);
 

@@ -55,6 +55,26 @@ describe('the stdio server process', () => {
     expect(stderr).toMatch(pattern);
   });
 
+  it('reads config.json in the data directory; a bad value there names the variable and the file', async () => {
+    const home = makeTempDir();
+    const file = path.join(home, 'config.json');
+    fs.writeFileSync(file, JSON.stringify({ TASK_ORCHESTRATOR_TOOLS: ['tasks_add', 'tasks_list'] }));
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: home });
+    const listed = await server.client.listTools();
+    await server.stop();
+    expect(listed.tools.map((t) => t.name).sort()).toEqual(['tasks_add', 'tasks_list']);
+
+    fs.writeFileSync(file, JSON.stringify({ GEMINI_BASE_URL: 'not a url' }));
+    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: home } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(`GEMINI_BASE_URL`);
+    expect(stderr).toContain(`(set in ${file})`);
+  });
+
   it('says why and exits 1 when the data directory cannot be opened', async () => {
     const notADirectory = path.join(makeTempDir(), 'a-file');
     fs.writeFileSync(notADirectory, 'x');
