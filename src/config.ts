@@ -165,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const dataDir = resolveDataDir(env);
+  let machineTimeZone: string | undefined;
   const geminiKey = e.GEMINI_API_KEY ?? e.GOOGLE_API_KEY;
   const secrets = [geminiKey, e.OPENAI_API_KEY, e.LANGFUSE_SECRET_KEY, e.LANGFUSE_PUBLIC_KEY, env.JWT_SECRET_KEY].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
@@ -198,7 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     budget: {
       // The machine's zone is looked up on first use: loading ICU costs ~20 ms of start-up.
       get timeZone() {
-        return e.TASK_ORCHESTRATOR_TIMEZONE ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+        return e.TASK_ORCHESTRATOR_TIMEZONE ?? (machineTimeZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone);
       },
       reservationTtlMs: e.TASK_ORCHESTRATOR_RESERVATION_TTL_MS,
     },
