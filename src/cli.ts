@@ -171,7 +171,7 @@ async function startStdioServer({ config, layered }: LoadedConfig): Promise<numb
   const transport = new StdioServerTransport();
   // A malformed line on stdin is reported by the transport, not fatal: log it and carry on.
   transport.onerror = (err) => logger.warn('ignored unreadable input on stdin', { error: err.message });
-  await server.mcp.connect(transport);
+  await server.connect(transport);
   try {
     await openApp();
   } catch (err) {

@@ -1,5 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema, SetLevelRequestSchema, type CallToolResult, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { AppServices } from './app.js';
 import type { Config } from './config.js';
 import { errorMessage, toToolErrorResult } from './errors.js';
@@ -10,9 +12,15 @@ import { PACKAGE_NAME, VERSION } from './version.js';
 
 export interface OrchestratorServer {
   mcp: McpServer;
+  /** Connects the transport, keeping count of requests not yet answered (see drain). */
+  connect(transport: Transport): Promise<void>;
   /** Forwards a log record as an MCP logging notification (once connected). */
   logSink(record: LogRecord): void;
-  /** Aborts in-flight tool calls and waits (bounded) until they have settled their writes. */
+  /**
+   * For shutdown: cancels in-flight tool calls (calls that start from now on begin cancelled)
+   * and waits, at most `timeoutMs`, until every request received has been answered on the wire.
+   * A call that committed is never left unanswered, so a client has no reason to retry it.
+   */
   drain(timeoutMs: number): Promise<void>;
 }
 
@@ -51,6 +59,8 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
     return {};
   });
   const inFlight = new Map<Promise<unknown>, AbortController>();
+  let draining = false;
+  const unanswered = new UnansweredRequests();
   const { config, logger } = deps;
   const secrets = config.secrets;
 
@@ -68,6 +78,7 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
       },
       async (args: unknown, extra): Promise<CallToolResult> => {
         const controller = new AbortController();
+        if (draining) controller.abort(new Error('server shutting down'));
         const onAbort = () => controller.abort(extra.signal.reason);
         if (extra.signal.aborted) onAbort();
         else extra.signal.addEventListener('abort', onAbort, { once: true });
@@ -139,15 +150,55 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
         .sendLoggingMessage({ level, logger: record.component, data: record.fields ? { message: record.message, ...record.fields } : record.message })
         .catch(() => {});
     },
+    async connect(transport) {
+      await mcp.connect(transport);
+      unanswered.track(transport);
+    },
     async drain(timeoutMs) {
-      if (inFlight.size === 0) return;
+      draining = true;
       for (const controller of inFlight.values()) controller.abort(new Error('server shutting down'));
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...inFlight.keys()]),
-        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-      ]);
+      await Promise.race([unanswered.none(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Ids of requests received and not yet answered on the wire. Counted at the transport, not around
+ * the tool handler: a request is pending from the moment its line is read (before the SDK
+ * dispatches it) until its response has been written, which is what a shutdown must wait for.
+ */
+class UnansweredRequests {
+  private readonly ids = new Set<string | number>();
+  private waiters: Array<() => void> = [];
+
+  track(transport: Transport): void {
+    const receive = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      if ('method' in message) {
+        if ('id' in message) this.ids.add(message.id);
+        // A request the client cancelled gets no answer (the SDK sends none): stop waiting for it.
+        else if (message.method === 'notifications/cancelled') this.answered((message.params as { requestId?: string | number } | undefined)?.requestId);
+      }
+      receive?.(message, extra);
+    };
+    const send = transport.send.bind(transport);
+    transport.send = async (message: JSONRPCMessage, options) => {
+      try {
+        await send(message, options);
+      } finally {
+        if (!('method' in message) && 'id' in message) this.answered(message.id);
+      }
+    };
+  }
+
+  private answered(id: string | number | undefined): void {
+    if (id !== undefined && this.ids.delete(id) && this.ids.size === 0) for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  /** Resolves when every request received so far has been answered. */
+  none(): Promise<void> {
+    return this.ids.size === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
 }

@@ -34,6 +34,28 @@ describe('the stdio server process', () => {
     expect(await server.transport.exited).toBe(0);
   });
 
+  it.each(['stdin closed', 'SIGTERM'])('answers every call it received before shutting down (%s)', async (how) => {
+    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: makeTempDir() } });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const line = (m: object) => `${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`;
+    child.stdin.write(
+      line({ id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) +
+        line({ method: 'notifications/initialized' }),
+    );
+    await expect.poll(() => stdout.includes('"id":0'), { timeout: 10_000 }).toBe(true);
+    const calls = Array.from({ length: 50 }, (_, i) => line({ id: i + 1, method: 'tools/call', params: { name: 'tasks_add', arguments: { title: `t${i}` } } })).join('');
+    if (how === 'SIGTERM') {
+      child.stdin.write(calls);
+      child.kill('SIGTERM');
+    } else child.stdin.end(calls);
+    expect(await exited).toBe(0);
+    const answered = stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; result?: { isError?: boolean } });
+    // Each call was either done and answered, or answered as not done: never done and unanswered.
+    expect(answered.map((m) => m.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 51 }, (_, i) => i));
+  });
+
   it('prints --version and --help', async () => {
     const version = await run(process.execPath, [SERVER_BIN, '--version']);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
