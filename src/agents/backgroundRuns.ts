@@ -60,6 +60,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
+interface UnrecordedEnd {
+  status: RunStatus;
+  result: unknown;
+  error: string | null;
+  finished_at: string;
+}
+
 /**
  * Work that outlives the client's patience: started at once, polled with agent_result. Rows live
  * in SQLite so a run cut off by a restart is reported as interrupted, never silently lost.
@@ -67,6 +74,8 @@ function isAlive(pid: number): boolean {
 export class BackgroundRuns {
   private readonly instance = randomUUID();
   private readonly live = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  /** Runs that ended but whose end could not be written (see start). */
+  private readonly unrecorded = new Map<string, UnrecordedEnd>();
 
   constructor(
     private readonly db: Db,
@@ -97,19 +106,43 @@ export class BackgroundRuns {
       .prepare(`INSERT INTO background_runs (id, kind, status, owner_pid, owner_instance, created_at) VALUES (?, ?, 'running', ?, ?, ?)`)
       .run(id, kind, process.pid, this.instance, this.iso());
     const abort = new AbortController();
+    // Nothing below may throw into the run (or, at its end, out of it as an unhandled rejection
+    // that would take the server down): a write that fails (SQLITE_BUSY past the timeout, a full
+    // disk) is logged, and the run's end is kept in memory for agent_result in this process.
+    const write = (what: string, fn: () => void, end?: UnrecordedEnd) => {
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error(`could not record ${what} of background run ${id}`, { error: errorMessage(err) });
+        if (end) this.unrecorded.set(id, end);
+      }
+    };
     const reportPartial = (partial: unknown) =>
-      this.db.prepare(`UPDATE background_runs SET partial = ? WHERE id = ?`).run(JSON.stringify(partial), id);
+      write('progress', () => this.db.prepare(`UPDATE background_runs SET partial = ? WHERE id = ?`).run(JSON.stringify(partial), id));
     const done = work(abort.signal, reportPartial).then(
       (result) => {
-        this.db
-          .prepare(`UPDATE background_runs SET status = 'done', result = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
-          .run(JSON.stringify(result), this.iso(), id);
+        const finishedAt = this.iso();
+        write(
+          'the result',
+          () =>
+            this.db
+              .prepare(`UPDATE background_runs SET status = 'done', result = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
+              .run(JSON.stringify(result), finishedAt, id),
+          { status: 'done', result, error: null, finished_at: finishedAt },
+        );
       },
       (err: unknown) => {
-        const message = err instanceof CancelledError ? 'cancelled (server shutting down)' : err instanceof Error ? err.message : String(err);
-        this.db
-          .prepare(`UPDATE background_runs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
-          .run(err instanceof CancelledError ? 'interrupted' : 'failed', message, this.iso(), id);
+        const message = err instanceof CancelledError ? 'cancelled (server shutting down)' : errorMessage(err);
+        const status = err instanceof CancelledError ? 'interrupted' : 'failed';
+        const finishedAt = this.iso();
+        write(
+          'the failure',
+          () =>
+            this.db
+              .prepare(`UPDATE background_runs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
+              .run(status, message, finishedAt, id),
+          { status, result: null, error: message, finished_at: finishedAt },
+        );
       },
     );
     const entry = {
@@ -133,15 +166,16 @@ export class BackgroundRuns {
     }
     const row = this.db.prepare<[string], RunRow>('SELECT * FROM background_runs WHERE id = ?').get(id);
     if (!row) throw new NotFoundError(`No background run with id ${id}.`);
+    const end = row.status === 'running' ? this.unrecorded.get(id) : undefined;
     return {
       run_id: row.id,
       kind: row.kind,
-      status: row.status,
+      status: end?.status ?? row.status,
       created_at: row.created_at,
-      finished_at: row.finished_at,
+      finished_at: end?.finished_at ?? row.finished_at,
       partial: row.partial ? (JSON.parse(row.partial) as unknown) : null,
-      result: row.result ? (JSON.parse(row.result) as unknown) : null,
-      error: row.error,
+      result: end ? end.result : row.result ? (JSON.parse(row.result) as unknown) : null,
+      error: end ? end.error : row.error,
     };
   }
 
