@@ -4,7 +4,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { AppServices } from './app.js';
 import type { Config } from './config.js';
-import { errorMessage, toToolErrorResult } from './errors.js';
+import { AppError, errorMessage, toToolErrorResult } from './errors.js';
 import type { LogRecord, Logger } from './logger.js';
 import { toListedTool } from './tools/listing.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
@@ -121,7 +121,8 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
             await services?.walSync.sync();
           } catch (err) {
             logger.error('could not fsync the database', { error: errorMessage(err) });
-            return toToolErrorResult(new Error(`the database could not be written to disk (${errorMessage(err)}); what this call did may not survive a power loss`), secrets);
+            const message = `The database could not be made durable: ${errorMessage(err)}. What this call did may not survive a power loss; restart the server once the disk is healthy.`;
+            return toToolErrorResult(new AppError('internal', message), secrets);
           }
           return result;
         })();

@@ -28,6 +28,12 @@ export class WalSync {
   /** The fsync that starts after `running`, shared by everyone who asked meanwhile. */
   private queued: Promise<void> | undefined;
   private closed = false;
+  /**
+   * The first fsync error, kept: after a failed fsync Linux may drop the unwritten pages and
+   * report the next fsync as a success, so a retry proves nothing (PostgreSQL's "fsyncgate").
+   * From then on sync() refuses, and tool answers say so, until the server restarts.
+   */
+  private failure: Error | undefined;
   private readonly totalChanges: () => number;
 
   constructor(
@@ -46,6 +52,7 @@ export class WalSync {
    */
   sync(): Promise<void> {
     if (this.closed || this.db.memory) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
     if (this.queued) return this.queued;
     if (!this.running) return this.start();
     // Nothing committed since the fsync in flight started: it covers the caller.
@@ -74,9 +81,16 @@ export class WalSync {
     if (changes === this.synced) return Promise.resolve();
     const run = Promise.resolve()
       .then(() => this.fsync(this.walFd()))
-      .then(() => {
-        this.synced = Math.max(this.synced, changes);
-      });
+      .then(
+        () => {
+          this.synced = Math.max(this.synced, changes);
+        },
+        (err: unknown) => {
+          const message = err instanceof Error ? err.message : String(err);
+          this.failure ??= new Error(`fsync of the database failed (${message})`);
+          throw this.failure;
+        },
+      );
     const tracked = run.finally(() => {
       if (this.running === tracked) this.running = undefined;
     });

@@ -106,19 +106,17 @@ describe('WalSync (group commit)', () => {
     expect(gate.calls).toHaveLength(2);
   });
 
-  it('reports a failed fsync to its waiters and tries again on the next sync', async () => {
+  it('a failed fsync fails its waiters and every later sync: a retry that "succeeds" proves nothing', async () => {
     const gate = new GatedFsync(rows);
     const sync = new WalSync(db, gate.fn);
     write();
     const failing = sync.sync();
     await flush();
     gate.calls[0]!.release(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
-    await expect(failing).rejects.toThrow('EIO');
-    const retry = sync.sync();
-    await flush();
-    expect(gate.calls).toHaveLength(2);
-    gate.calls[1]!.release();
-    await retry;
+    await expect(failing).rejects.toThrow(/fsync of the database failed \(EIO/);
+    write();
+    await expect(sync.sync()).rejects.toThrow('EIO');
+    expect(gate.calls).toHaveLength(1);
   });
 
   it('fsyncs for real by default, and close() waits for it', async () => {
@@ -176,6 +174,6 @@ describe('tool answers wait for the fsync', () => {
     gate.calls[0]!.release(new Error('EIO: i/o error, fsync'));
     const result = await adding;
     expect(result.isError).toBe(true);
-    expect(JSON.stringify(result.content)).toMatch(/could not be written to disk \(EIO.*may not survive a power loss/);
+    expect(JSON.stringify(result.content)).toMatch(/could not be made durable: fsync of the database failed \(EIO.*may not survive a power loss; restart the server/);
   });
 });
