@@ -55,5 +55,7 @@ export function selectTools(all: readonly ToolDefinition[], selection: Config['t
   }
   check('TASK_ORCHESTRATOR_DISABLED_TOOLS', selection.disabled);
   const disabled = new Set(selection.disabled);
-  return chosen.filter((t) => !disabled.has(t.name));
+  const tools = chosen.filter((t) => !disabled.has(t.name));
+  if (tools.length === 0) throw new ConfigError('TASK_ORCHESTRATOR_DISABLED_TOOLS', 'disables every tool TASK_ORCHESTRATOR_TOOLS chose; the server would have nothing to offer');
+  return tools;
 }

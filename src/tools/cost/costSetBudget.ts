@@ -18,7 +18,7 @@ export const costSetBudget = defineTool({
     monthly_limit: limit.describe('USD per month, null removes'),
   }),
   outputSchema: z.object({ budget: budgetStatusSchema, removed: z.boolean() }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, services) {
     const budget = services.cost.setBudget({
       provider: args.provider,

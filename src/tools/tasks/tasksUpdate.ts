@@ -20,7 +20,7 @@ export const tasksUpdate = defineTool({
     })
     .refine((a) => Object.keys(a).some((k) => k !== 'id'), { message: 'name at least one field to change besides id' }),
   outputSchema: z.object({ task: taskSchema }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, services) {
     const { id, ...changes } = args;
     const task = services.tasks.update(id, changes);

@@ -26,6 +26,12 @@ describe('every registered tool is well-formed', () => {
     expect(JSON.stringify(listed)).not.toContain('$schema');
   });
 
+  it('says destructive exactly for the tools that overwrite or remove data', () => {
+    // MCP: destructiveHint false means "only additive updates"; hosts may auto-approve those.
+    const destructive = ALL_TOOLS.filter((t) => !t.annotations.readOnlyHint && t.annotations.destructiveHint).map((t) => t.name);
+    expect(destructive.sort()).toEqual(['cost_set_budget', 'tasks_delete', 'tasks_update']);
+  });
+
   it('lists only annotations that differ from the MCP defaults', () => {
     expect(compactAnnotations({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false })).toEqual({ readOnlyHint: true, openWorldHint: false });
     expect(compactAnnotations({ readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true })).toEqual({});
@@ -55,6 +61,7 @@ describe('selectTools', () => {
   it.each([
     [{ selection: ['nope'], disabled: [] }, 'TASK_ORCHESTRATOR_TOOLS'],
     [{ selection: 'all', disabled: ['ghost'] }, 'TASK_ORCHESTRATOR_DISABLED_TOOLS'],
+    [{ selection: ['tasks_add'], disabled: ['tasks_add'] }, 'TASK_ORCHESTRATOR_DISABLED_TOOLS disables every tool'],
   ] as const)('unknown names are a configuration error naming the variable (%o)', (sel, variable) => {
     expect(() => selectTools(ALL_TOOLS, sel as never)).toThrow(ConfigError);
     expect(() => selectTools(ALL_TOOLS, sel as never)).toThrow(variable);
