@@ -86,6 +86,8 @@ export class AgentService {
   /** Validates what can be validated before anything runs (grader specs, provider config). */
   async prepare(spec: AgentSpec, ctx: Pick<RunContext, 'createMessage'>): Promise<{ graders: GraderSpec[] | undefined; provider: Provider }> {
     const graders = this.resolveGraders(spec);
+    // The default json_schema grader would only find out after the call was paid for.
+    if (spec.response_schema) this.schemas.compile(spec.response_schema, 'response_schema');
     const provider = await this.deps.providers.get(spec.provider as ProviderId, ctx);
     if (spec.provider === 'openai_compatible' && spec.model === 'auto' && !this.deps.config.openai.defaultModel) {
       throw new InvalidInputError('model "auto" with provider openai_compatible needs OPENAI_MODEL set on the server; or pass model explicitly.');

@@ -48,7 +48,7 @@ export class JsonSchemaCache {
   }
 
   /** The compiled validator; throws InvalidInputError naming the problem when the schema is invalid. */
-  compile(schema: Record<string, unknown>): ValidateFunction {
+  compile(schema: Record<string, unknown>, subject: 'json_schema grader' | 'response_schema' = 'json_schema grader'): ValidateFunction {
     const key = JSON.stringify(schema);
     const hit = this.entries.get(key);
     if (hit) {
@@ -62,8 +62,11 @@ export class JsonSchemaCache {
     try {
       validate = this.instance(draft).compile(rest);
     } catch (err) {
+      const detail = errorMessage(err).slice(0, 300);
       throw new InvalidInputError(
-        `json_schema grader: the schema is not a valid JSON Schema (${errorMessage(err).slice(0, 300)}). Fix the schema or use json_valid.`,
+        subject === 'response_schema'
+          ? `response_schema is not a valid JSON Schema (${detail}); nothing was sent or spent.`
+          : `json_schema grader: the schema is not a valid JSON Schema (${detail}). Fix the schema or use json_valid.`,
       );
     }
     this.entries.set(key, validate);

@@ -151,6 +151,14 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(outcome.results[0]).toMatchObject({ status: 'cancelled', error: { code: 'timeout', message: expect.stringMatching(/batch timeout/) } });
   });
 
+  it('an invalid response_schema is refused before anything is sent or spent', async () => {
+    await expect(app.services.agents.spawn(spec({ prompt: 'x', response_schema: { type: 'nope' } }), ctx())).rejects.toThrow(
+      /response_schema is not a valid JSON Schema .*nothing was sent or spent/,
+    );
+    expect(emulator.requests).toHaveLength(0);
+    expect(app.services.cost.summary({ period: 'all' }).totals.calls).toBe(0);
+  });
+
   it('an invalid grader spec in one agent of a batch fails only that agent', async () => {
     emulator.setDefault({ kind: 'ok', text: 'fine' });
     const specs = [spec({ prompt: 'a', model: 'gemini-2.5-flash' }), spec({ prompt: 'b', graders: [{ type: 'regex', pattern: '(a+)+$' }] })];
