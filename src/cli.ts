@@ -90,12 +90,19 @@ async function runExport(argv: readonly string[], env: Env): Promise<number> {
   }
 }
 
+/** A gateway URL may carry credentials (user:pass@, ?key=): show where it points, not those. */
+function endpointForDisplay(url: string): string {
+  const u = new URL(url);
+  const hidden = u.username || u.password || u.search ? ' (credentials and query hidden)' : '';
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}${hidden}`;
+}
+
 function describeProviders(config: Config): string[] {
   return [
     config.gemini.apiKey
-      ? `  google_gemini: configured${config.gemini.baseUrl ? ` (endpoint ${config.gemini.baseUrl})` : ''}`
+      ? `  google_gemini: configured${config.gemini.baseUrl ? ` (endpoint ${endpointForDisplay(config.gemini.baseUrl)})` : ''}`
       : '  google_gemini: not configured — set GEMINI_API_KEY to enable spawn_agent',
-    config.openai.baseUrl ? `  openai_compatible: ${config.openai.baseUrl}` : '  openai_compatible: not configured (OPENAI_BASE_URL)',
+    config.openai.baseUrl ? `  openai_compatible: ${endpointForDisplay(config.openai.baseUrl)}` : '  openai_compatible: not configured (OPENAI_BASE_URL)',
     '  mcp_sampling: available when the client supports sampling',
   ];
 }

@@ -55,7 +55,7 @@ describe(`the banner on a terminal${SKIP_NOTE}`, () => {
     const key = 'AIzaSyBANNERtestKEY0123456789abcdefghijk';
     const [bare, keyed] = await Promise.all([
       runOnTty({ TASK_ORCHESTRATOR_HOME: home }),
-      runOnTty({ TASK_ORCHESTRATOR_HOME: makeTempDir(), GEMINI_API_KEY: key, GEMINI_BASE_URL: 'http://127.0.0.1:9' }),
+      runOnTty({ TASK_ORCHESTRATOR_HOME: makeTempDir(), GEMINI_API_KEY: key, GEMINI_BASE_URL: 'http://127.0.0.1:9', OPENAI_BASE_URL: 'http://me:hunter2@127.0.0.1:9/v1?api-key=sekret' }),
     ]);
 
     expect(bare.output).toContain(`Data directory: ${home}`);
@@ -80,6 +80,8 @@ describe(`the banner on a terminal${SKIP_NOTE}`, () => {
     // With a key: reported as configured, and the key itself never printed.
     expect(keyed.output).toMatch(/google_gemini: configured \(endpoint http:\/\/127\.0\.0\.1:9\)/);
     expect(keyed.output).not.toContain(key);
+    expect(keyed.output).toContain('openai_compatible: http://127.0.0.1:9/v1 (credentials and query hidden)');
+    expect(keyed.output).not.toMatch(/hunter2|sekret/);
     expect(keyed.code).toBe(0);
   });
 
