@@ -272,6 +272,12 @@ export class HealingService {
             throw giveUp;
           }
           const delayMs = this.retryDelay(error, retriesConsumed + 1);
+          // Backoff never exceeds the cap; a provider may name any delay (a 429 saying "in 24 h"):
+          // past the cap, the caller hears it now instead of a tool call that seems to hang.
+          if (delayMs > this.config.retry.maxDelayMs) {
+            giveUp = this.waitTooLongError(entry, attempts, delayMs, error);
+            throw giveUp;
+          }
           if (deadline !== undefined && this.clock.now() + delayMs >= deadline) {
             giveUp = this.deadlineError(entry, attempts, delayMs, deadline, error);
             throw giveUp;
@@ -684,6 +690,16 @@ export class HealingService {
           attempts,
         },
       },
+    );
+  }
+
+  private waitTooLongError(entry: Entry, attempts: number, delayMs: number, last: Error): AppError {
+    const code = last instanceof AppError ? last.code : 'provider_error';
+    return new AppError(
+      code,
+      `${this.name(entry.target)} asked to wait ${formatDuration(delayMs)} before a retry, longer than the ${formatDuration(this.config.retry.maxDelayMs)} ` +
+        `this server waits (TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS); gave up after ${attempts} attempt(s). Last error: ${this.redact(errorMessage(last)).slice(0, 300)}`,
+      { retryable: true, cause: last, details: { ...entry.target, attempts, retryAfterMs: delayMs } },
     );
   }
 

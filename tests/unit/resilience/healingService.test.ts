@@ -112,6 +112,15 @@ describe('retries', () => {
     expect(retry).toMatchObject({ provider: PROVIDER, model: MODEL, attempt: 1, delayMs: 1_000 });
   });
 
+  it('does not wait out a provider delay longer than the cap: the caller hears it at once', async () => {
+    const h = harness();
+    const err = await rejection(h.run([httpError(429, { retryAfterMs: 86_400_000 }), 'ok']));
+    expect(err.code).toBe('provider_error');
+    expect(err.message).toMatch(/asked to wait 24 h before a retry, longer than the 1 min this server waits \(TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS\)/);
+    expect(h.sleeps).toEqual([]);
+    expect(h.calls).toBe(1);
+  });
+
   it.each([408, 429, 500, 502, 503, 504])('retries HTTP %i with exponential backoff', async (status) => {
     const h = harness();
     const result = await h.run([httpError(status), httpError(status), 'ok']);
