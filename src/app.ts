@@ -111,6 +111,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       closed = true;
       await runs.shutdown(5_000);
       healing.shutdown();
+      cost.shutdown();
       await tracer.shutdown();
       events.removeAllListeners();
       await walSync.close();

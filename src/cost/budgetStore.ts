@@ -110,6 +110,7 @@ export class BudgetStore {
   private readonly getReservationStmt;
   private readonly closeReservationStmt;
   private readonly markSettledStmt;
+  private readonly renewStmt;
   private readonly reservedProviderStmt;
   private readonly reservedModelStmt;
   private readonly openReservationsStmt;
@@ -139,6 +140,7 @@ export class BudgetStore {
       `UPDATE budget_reservations SET state = ?, closed_ms = ? WHERE id = ? AND state = 'open'`,
     );
     this.markSettledStmt = db.prepare<[number, string]>(`UPDATE budget_reservations SET state = 'settled', closed_ms = ? WHERE id = ?`);
+    this.renewStmt = db.prepare<[number, string]>(`UPDATE budget_reservations SET expires_ms = ? WHERE id = ? AND state = 'open'`);
     this.reservedProviderStmt = db.prepare<[string], { n: number }>(
       `SELECT COALESCE(SUM(amount_nusd), 0) AS n FROM budget_reservations WHERE state = 'open' AND provider = ?`,
     );
@@ -199,6 +201,11 @@ export class BudgetStore {
   /** Moves an open reservation to a final state; false if it was not open. */
   closeReservation(id: string, state: Exclude<ReservationState, 'open'>, nowMs: number): boolean {
     return this.closeReservationStmt.run(state, nowMs, id).changes === 1;
+  }
+
+  /** Moves an open reservation's expiry; false when it is no longer open. */
+  renew(id: string, expiresMs: number): boolean {
+    return this.renewStmt.run(expiresMs, id).changes === 1;
   }
 
   /** Marks a reservation settled whatever its state (a call booked after expiry or release). */

@@ -158,6 +158,14 @@ export class CostService {
   private readonly events: EventBus;
   private readonly ttlMs: number;
   private readonly warnedUnknown = new Set<string>();
+  /**
+   * Open reservations of this instance's calls in flight. A reservation is a lease: its expiry
+   * frees it only when its owner stopped renewing it (a wedged or vanished process). This
+   * instance never expires its own live ones, and renews them every third of the TTL so other
+   * processes on the file don't either, however long a call (retries included) runs.
+   */
+  private readonly held = new Set<string>();
+  private renewTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: CostServiceDeps) {
     this.db = deps.db;
@@ -232,6 +240,7 @@ export class CostService {
       this.logger.info('budget refused a call', refusal.details);
       throw refusal;
     }
+    this.hold(id);
     return {
       id,
       provider: req.provider,
@@ -265,6 +274,7 @@ export class CostService {
         return { kind: 'booked' as const, entry, reservation: r, alerts };
       })
       .immediate();
+    this.unhold(reservationId);
 
     if (outcome.kind === 'missing') {
       throw new NotFoundError(`Reservation ${reservationId} does not exist; book the call with record() instead.`);
@@ -302,6 +312,7 @@ export class CostService {
   release(reservationId: string): void {
     const now = this.clock.now();
     const changed = this.db.transaction(() => this.budgets.closeReservation(reservationId, 'released', now)).immediate();
+    this.unhold(reservationId);
     if (!changed) this.logger.debug('release of a reservation that was not open: nothing to do', { reservationId });
   }
 
@@ -610,10 +621,42 @@ export class CostService {
     }
   }
 
+  /** Pushes the expiry of this instance's live reservations one TTL ahead (see `held`). */
+  renewLeases(): number {
+    if (this.held.size === 0) return 0;
+    const expires = this.clock.now() + this.ttlMs;
+    return this.db.transaction(() => [...this.held].filter((id) => this.budgets.renew(id, expires)).length).immediate();
+  }
+
+  /** Stops lease renewal (the server is closing). */
+  shutdown(): void {
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private hold(id: string): void {
+    this.held.add(id);
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => {
+      try {
+        this.renewLeases();
+      } catch (err) {
+        this.logger.warn('could not renew budget reservations', { error: errorMessage(err) });
+      }
+    }, Math.max(1, Math.floor(this.ttlMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  private unhold(id: string): void {
+    this.held.delete(id);
+    if (this.held.size === 0) this.shutdown();
+  }
+
   /** Inside a transaction: closes open reservations that expired or whose process is gone. */
   private sweepStale(now: number): number {
     let n = 0;
     for (const r of this.budgets.openReservations()) {
+      if (this.held.has(r.id)) continue; // our own call, still in flight
       const expired = r.expires_ms <= now;
       if (expired || !this.ownerAlive(r)) {
         if (this.budgets.closeReservation(r.id, 'expired', now)) n++;

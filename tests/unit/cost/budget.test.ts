@@ -253,18 +253,39 @@ describe('stale reservations', () => {
     expect(h.service.releaseStale()).toBe(0);
   });
 
-  it('releases reservations whose expiry passed, and a refused reserve sweeps them first', () => {
+  it('releases reservations whose lease ran out (owner stopped renewing), and a refused reserve sweeps them first', () => {
     h = makeHarness({ ttlMs: 60_000 });
     h.service.setBudget({ provider: 'google_gemini', dailyLimitUsd: 1 });
-    const old = h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 1 });
+    const wedged = h.another(); // a live process on the same file that stopped renewing its lease
+    const old = wedged.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 1 });
+    wedged.shutdown();
     h.clock.advance(59_999);
     expect(() => h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.5 })).toThrow(BudgetExceededError);
     h.clock.advance(1);
     expect(() => h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.5 })).not.toThrow();
     // The call behind the expired reservation finishes after all: its cost is still booked, with a warning.
-    const e = h.service.settle(old.id, { inputTokens: tokensFor(0.3), outputTokens: 0, status: 'ok' });
+    const e = wedged.settle(old.id, { inputTokens: tokensFor(0.3), outputTokens: 0, status: 'ok' });
     expect(e.cost_usd).toBe(0.3);
     expect(h.logLines.some((l) => l.includes('reservation was expired before the call settled'))).toBe(true);
+  });
+
+  it('a call that outlives the TTL keeps its reservation: no overspend behind a long call', () => {
+    h = makeHarness({ ttlMs: 60_000 });
+    h.service.setBudget({ provider: 'google_gemini', dailyLimitUsd: 1 });
+    const long = h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.6 });
+    h.clock.advance(31 * 60_000);
+    // Its own process never expires it...
+    expect(() => h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.6 })).toThrow(BudgetExceededError);
+    // ...and the lease it renews keeps other processes on the file from expiring it.
+    expect(h.service.renewLeases()).toBe(1);
+    const other = h.another();
+    h.clock.advance(59_000);
+    expect(() => other.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.6 })).toThrow(BudgetExceededError);
+    h.service.settle(long.id, { inputTokens: tokensFor(0.5), outputTokens: 0, status: 'ok' });
+    expect(h.service.renewLeases()).toBe(0);
+    expect(() => other.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.5 })).not.toThrow();
+    expect(h.service.summary({ period: 'today' }).totals.usd).toBe(0.5);
+    other.shutdown();
   });
 
   it('logs when the real cost exceeds the reservation', () => {
