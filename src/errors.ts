@@ -85,6 +85,8 @@ export class ProviderError extends AppError {
   readonly quota: QuotaInfo | undefined;
   readonly provider: string;
   readonly model: string;
+  /** Tokens the provider billed for this failed request (an answer it charged for but we could not use). */
+  readonly billedUsage: { inputTokens: number; outputTokens: number } | undefined;
 
   constructor(opts: {
     provider: string;
@@ -94,6 +96,7 @@ export class ProviderError extends AppError {
     status?: number;
     retryAfterMs?: number;
     quota?: QuotaInfo;
+    billedUsage?: { inputTokens: number; outputTokens: number };
     cause?: unknown;
   }) {
     super('provider_error', opts.message, {
@@ -107,6 +110,7 @@ export class ProviderError extends AppError {
     this.quota = opts.quota;
     this.provider = opts.provider;
     this.model = opts.model;
+    this.billedUsage = opts.billedUsage;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { AppError, CancelledError, InvalidInputError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
+import { AppError, CancelledError, InvalidInputError, ProviderError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { gradeOutput } from '../eval/grading.js';
 import { parseJsonOutput } from '../eval/graders/codeGraders.js';
@@ -169,7 +169,7 @@ export class AgentService {
       let minTier: number | undefined;
       for (;;) {
         choice = this.chooseModel(spec, provider, minTier, risk);
-        const call = await this.callModel(provider, choice, spec, trial.id, ctx, trace, reserve, () => (attempts += 1));
+        const call = await this.callModel(provider, choice, spec, trial.id, ctx, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
         totalCost += call.costUsd;
         inputTokens += call.result.usage.inputTokens;
         outputTokens += call.result.usage.outputTokens;
@@ -276,6 +276,8 @@ export class AgentService {
     trace: SpawnTrace,
     reserve: (request: ReserveRequest) => { id: string },
     onRequest: () => void,
+    /** What failed requests cost (usually nothing; an empty but billed answer costs its tokens). */
+    onFailedCost: (usd: number) => void,
   ): Promise<ModelCall> {
     const { clock, config } = this.deps;
     const generation = (g: { model: string; output: string | null; inputTokens: number; outputTokens: number; costUsd: number; startedAt: number; attempt: number; error?: string }) =>
@@ -298,8 +300,20 @@ export class AgentService {
         promptTokens: this.promptTokens(spec),
         reserve,
         onRequest,
-        onAttemptFailed: ({ attempt, error, startedAt }) =>
-          generation({ model: choice.model, output: null, inputTokens: 0, outputTokens: 0, costUsd: 0, startedAt, attempt, error: error.message }),
+        onAttemptFailed: ({ attempt, error, startedAt, costUsd }) => {
+          onFailedCost(costUsd);
+          const billed = error instanceof ProviderError ? error.billedUsage : undefined;
+          generation({
+            model: choice.model,
+            output: null,
+            inputTokens: billed?.inputTokens ?? 0,
+            outputTokens: billed?.outputTokens ?? 0,
+            costUsd,
+            startedAt,
+            attempt,
+            error: error.message,
+          });
+        },
       },
     );
     const { result } = guarded;

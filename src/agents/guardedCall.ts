@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { CancelledError } from '../errors.js';
+import { CancelledError, ProviderError } from '../errors.js';
 import { estimateTokens } from '../providers/sampling.js';
 import type { GenerateRequest, GenerateResult, Provider } from '../providers/types.js';
 import type { HealingService } from '../resilience/healingService.js';
@@ -32,8 +32,8 @@ export interface GuardOptions {
   reserve?: ((request: ReserveRequest) => { id: string }) | undefined;
   /** Called as each provider request starts. */
   onRequest?: (() => void) | undefined;
-  /** Called for each request that failed (after it is booked), e.g. for tracing. */
-  onAttemptFailed?: ((info: { attempt: number; error: Error; startedAt: number }) => void) | undefined;
+  /** Called for each request that failed, after it is booked (at what the provider billed for it, usually nothing). */
+  onAttemptFailed?: ((info: { attempt: number; error: Error; startedAt: number; costUsd: number }) => void) | undefined;
 }
 
 export interface GuardedResult {
@@ -79,8 +79,16 @@ export async function guardedGenerate(
         deadline: opts.deadline,
         onAttemptFailed: ({ attempt, error }) => {
           const status = error instanceof CancelledError || opts.signal.aborted ? 'cancelled' : 'error';
-          cost.record({ provider: provider.id, model: request.model, inputTokens: 0, outputTokens: 0, status, ...opts.booking });
-          opts.onAttemptFailed?.({ attempt, error, startedAt });
+          const billed = error instanceof ProviderError ? error.billedUsage : undefined;
+          const entry = cost.record({
+            provider: provider.id,
+            model: request.model,
+            inputTokens: billed?.inputTokens ?? 0,
+            outputTokens: billed?.outputTokens ?? 0,
+            status,
+            ...opts.booking,
+          });
+          opts.onAttemptFailed?.({ attempt, error, startedAt, costUsd: entry.cost_usd });
         },
       },
     );

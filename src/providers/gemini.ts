@@ -197,6 +197,8 @@ export class GeminiProvider implements Provider {
         model,
         kind: 'malformed',
         message: `${PROVIDER_NAME} ${model}: the answer had ${why}.`,
+        // Gemini 2.5 can spend thinking tokens and then answer nothing: that is billed.
+        billedUsage: result.usage,
       });
     }
     return result;

@@ -106,17 +106,24 @@ export class OpenAICompatibleProvider implements Provider {
     let finishReason = mapOpenAIFinishReason(choice.finish_reason);
     if (typeof message?.refusal === 'string' && message.refusal !== '') finishReason = 'safety';
     const text = typeof message?.content === 'string' ? message.content : undefined;
+    const usage = {
+      inputTokens: completion.usage?.prompt_tokens ?? 0,
+      // completion_tokens already includes reasoning tokens on servers that report them.
+      outputTokens: completion.usage?.completion_tokens ?? 0,
+    };
     if (text === undefined && (finishReason === 'stop' || finishReason === 'other')) {
-      throw malformed(`the answer had finish_reason ${choice.finish_reason ?? 'missing'} and no text`);
+      throw new ProviderError({
+        provider: PROVIDER_NAME,
+        model,
+        kind: 'malformed',
+        message: `${PROVIDER_NAME} ${model}: the answer had finish_reason ${choice.finish_reason ?? 'missing'} and no text.`,
+        billedUsage: usage, // reasoning models can spend tokens and answer nothing: that is billed
+      });
     }
     return {
       text: text ?? '',
       finishReason,
-      usage: {
-        inputTokens: completion.usage?.prompt_tokens ?? 0,
-        // completion_tokens already includes reasoning tokens on servers that report them.
-        outputTokens: completion.usage?.completion_tokens ?? 0,
-      },
+      usage,
       model: typeof completion.model === 'string' && completion.model !== '' ? completion.model : model,
     };
   }

@@ -93,6 +93,26 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'errored' });
   });
 
+  it('an empty answer the provider billed (thinking tokens, no text) is booked at its cost', async () => {
+    emulator.setDefault({
+      kind: 'raw',
+      body: {
+        candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'STOP', index: 0 }],
+        usageMetadata: { promptTokenCount: 150_000, candidatesTokenCount: 0, thoughtsTokenCount: 8_000, totalTokenCount: 158_000 },
+      },
+    });
+    const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());
+    expect(result).toMatchObject({ status: 'errored', error: { code: 'provider_error' } });
+    expect(result.error?.message).toMatch(/no text/);
+    const expected = app.services.cost.costOf('google_gemini', 'gemini-2.5-pro', { inputTokens: 150_000, outputTokens: 8_000 }).usd;
+    expect(expected).toBeGreaterThan(0.2);
+    const summary = app.services.cost.summary({ period: 'all' });
+    expect(summary.totals.calls).toBe(emulator.requests.length);
+    expect(summary.totals.usd).toBeCloseTo(expected * emulator.requests.length, 8);
+    expect(result.cost_usd).toBeCloseTo(summary.totals.usd, 8);
+    expect(app.services.trials.get(result.trial_id).cost_usd).toBeCloseTo(summary.totals.usd, 8);
+  });
+
   it('a budget refusal is an errored trial with the refusal, and nothing is booked', async () => {
     app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 0.000001 });
     const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());

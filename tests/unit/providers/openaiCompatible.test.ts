@@ -104,6 +104,14 @@ describe('OpenAICompatibleProvider results', () => {
     expect((await failure(provider.generate({ model: MODEL, prompt: 'x' }))).kind).toBe('malformed');
   });
 
+  it('a billed answer without text -> malformed, carrying the usage it was billed', async () => {
+    emulator.enqueue({
+      kind: 'raw',
+      body: { id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'stop' }], usage: { prompt_tokens: 40, completion_tokens: 900 } },
+    });
+    expect(await failure(provider.generate({ model: MODEL, prompt: 'x' }))).toMatchObject({ kind: 'malformed', billedUsage: { inputTokens: 40, outputTokens: 900 } });
+  });
+
   it('a 200 body that is not JSON -> malformed', async () => {
     emulator.enqueue({ kind: 'malformed' });
     const err = await failure(provider.generate({ model: MODEL, prompt: 'x' }));
