@@ -70,7 +70,8 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.inputSchema,
+        // Strict: an argument name with a typo ("prio") is an error naming it, never silently dropped.
+        inputSchema: tool.inputSchema.strict(),
         // Not given to the SDK: it would re-validate every result of ours against the full zod
         // schema (half a millisecond for a 100-task list). tools/list still advertises it (see
         // tools/listing.ts), and the end-to-end tests check every result against it.

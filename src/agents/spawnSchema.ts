@@ -8,7 +8,7 @@ import { listAs } from '../tools/listing.js';
  * compact: its JSON Schema is listed twice to the host model on every turn. Grader entries are
  * listed loosely ({type, ...params}) and validated in full by the grader specs schema.
  */
-export const agentSpecSchema = z.object({
+export const agentSpecSchema = z.strictObject({
   prompt: z.string().min(1).max(1_000_000),
   system: z.string().max(200_000).optional(),
   model: z.string().min(1).max(100).default('auto').describe('"auto" picks a tier'),

@@ -103,6 +103,12 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     expect(text).toMatch(/400/);
     expect(text).toMatch(/Invalid argument/);
     expect(text).not.toMatch(/\n\s+at /);
+    // A misspelt argument, even inside one agent of a batch, is refused before anything is sent.
+    const before = emulator.requests.length;
+    const typo = await call('spawn_parallel_agents', { agents: [{ prompt: 'x', modle: 'gemini-2.5-pro' }] });
+    expect(typo.isError).toBe(true);
+    expect((typo.content[0] as { text: string }).text).toMatch(/Unrecognized key: "modle" at agents\[0\]/);
+    expect(emulator.requests.length).toBe(before);
     expect(text).not.toContain(API_KEY);
   });
 

@@ -81,6 +81,8 @@ describe('task tools over stdio (built server, SDK client)', () => {
     ['tasks_add', { title: 'x', tags: 'home' }, /tags/],
     ['tasks_list', { status: 'closed' }, /status/],
     ['tasks_list', { limit: 0 }, /limit/],
+    ['tasks_list', { statuss: 'done' }, /Unrecognized key: "statuss"/],
+    ['tasks_add', { title: 'x', prio: 'high' }, /Unrecognized key: "prio"/],
     ['tasks_complete', { id: 'one' }, /id/],
     ['tasks_complete', { id: 999 }, /No task with id 999/],
     ['tasks_update', { id: 999, title: 'z' }, /No task with id 999/],
