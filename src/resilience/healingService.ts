@@ -8,6 +8,9 @@ import type { Logger } from '../logger.js';
 import { classifyFailure } from './classify.js';
 import { backoffDelay, formatDuration, nextDailyQuotaReset } from './timing.js';
 
+/** The longest provider-named retry delay waited out (see providerDelayCapMs). */
+const PROVIDER_DELAY_CAP_MS = 5 * 60_000;
+
 /**
  * The self-healing layer: every provider call goes through `HealingService.call()`, which gives
  * each attempt its own timeout signal, retries what can succeed on a retry (p-retry), and guards
@@ -272,9 +275,9 @@ export class HealingService {
             throw giveUp;
           }
           const delayMs = this.retryDelay(error, retriesConsumed + 1);
-          // Backoff never exceeds the cap; a provider may name any delay (a 429 saying "in 24 h"):
-          // past the cap, the caller hears it now instead of a tool call that seems to hang.
-          if (delayMs > this.config.retry.maxDelayMs) {
+          // A provider may name any delay (a 429 saying "in 24 h"); past the cap the caller hears
+          // it now instead of a tool call that seems to hang.
+          if (delayMs > this.providerDelayCapMs()) {
             giveUp = this.waitTooLongError(entry, attempts, delayMs, error);
             throw giveUp;
           }
@@ -693,12 +696,20 @@ export class HealingService {
     );
   }
 
+  /**
+   * The longest provider-named delay waited out: 5 minutes, or the backoff cap when larger.
+   * (Progress heartbeats keep a client waiting meanwhile; a per-minute quota names well under it.)
+   */
+  private providerDelayCapMs(): number {
+    return Math.max(PROVIDER_DELAY_CAP_MS, this.config.retry.maxDelayMs);
+  }
+
   private waitTooLongError(entry: Entry, attempts: number, delayMs: number, last: Error): AppError {
     const code = last instanceof AppError ? last.code : 'provider_error';
     return new AppError(
       code,
-      `${this.name(entry.target)} asked to wait ${formatDuration(delayMs)} before a retry, longer than the ${formatDuration(this.config.retry.maxDelayMs)} ` +
-        `this server waits (TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS); gave up after ${attempts} attempt(s). Last error: ${this.redact(errorMessage(last)).slice(0, 300)}`,
+      `${this.name(entry.target)} asked to wait ${formatDuration(delayMs)} before a retry, longer than the ${formatDuration(this.providerDelayCapMs())} ` +
+        `this server waits; gave up after ${attempts} attempt(s). Last error: ${this.redact(errorMessage(last)).slice(0, 300)}`,
       { retryable: true, cause: last, details: { ...entry.target, attempts, retryAfterMs: delayMs } },
     );
   }
