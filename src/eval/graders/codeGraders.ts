@@ -1,6 +1,6 @@
 import { errorMessage } from '../../errors.js';
 import { JsonSchemaCache } from './jsonSchemaCache.js';
-import { checkRegexPattern } from './regexSafety.js';
+import { checkRegexPattern, compileLinearRegex } from './linearRegex.js';
 import type {
   CodeGraderType,
   ContainsGraderSpec,
@@ -112,31 +112,23 @@ export const jsonSchemaGrader: CodeGrader<JsonSchemaGraderSpec> = (output, spec,
 };
 
 /**
- * Regexes search at most this many characters. Nested repeats are rejected up front, but a
- * quadratic pattern (e.g. `[a-z ]*X` on a long run) still costs O(n²): 50k chars keeps the worst
- * case around a couple of seconds instead of minutes. The reason says when the text was cut.
+ * Regexes search at most this many characters. Matching is linear (RE2, see linearRegex.ts), so
+ * this only bounds the time on a pathological output (a few tens of ms); the reason says when
+ * the text was cut.
  */
-export const REGEX_MAX_INPUT_CHARS = 50_000;
-
-/**
- * A leading `.*` only decides where a match starts, never whether there is one, yet it makes an
- * unanchored search quadratic (`.*DONE` on a 100 KB line takes seconds). Drop it for test().
- */
-export function dropLeadingDotStar(pattern: string): string {
-  return pattern.replace(/^(?:(?:\.|\[\\s\\S\]|\[\^\])\*\??)+/, '');
-}
+export const REGEX_MAX_INPUT_CHARS = 1_000_000;
 
 export const regexGrader: CodeGrader<RegexGraderSpec> = (output, spec) => {
   const flags = spec.flags ?? '';
   const problem = checkRegexPattern(spec.pattern, flags);
   if (problem) return couldNotGrade(spec, `regex grader: ${problem}.`);
-  const re = new RegExp(dropLeadingDotStar(spec.pattern), flags);
+  const re = compileLinearRegex(spec.pattern, flags);
   const bounded = output.length > REGEX_MAX_INPUT_CHARS;
   const text = bounded ? output.slice(0, REGEX_MAX_INPUT_CHARS) : output;
   const scope = bounded ? ` (searched the first ${REGEX_MAX_INPUT_CHARS} of ${output.length} characters)` : '';
   const shown = `/${spec.pattern.length > 80 ? `${spec.pattern.slice(0, 80)}…` : spec.pattern}/${flags}`;
-  const match = re.exec(text);
-  if (match) return result(spec, true, 1, `Matched ${shown} at index ${match.index}${scope}.`);
+  const index = re.search(text);
+  if (index >= 0) return result(spec, true, 1, `Matched ${shown} at index ${index}${scope}.`);
   return result(spec, false, 0, `No match for ${shown}${scope}.`);
 };
 

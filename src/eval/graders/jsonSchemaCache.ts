@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type Options, type Plugin, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { InvalidInputError, errorMessage } from '../../errors.js';
+import { ajvLinearRegExp } from './linearRegex.js';
 
 /** Drafts we compile for: 2019-09/2020-12 schemas use Ajv2020, everything else draft-07. */
 type Draft = 'draft7' | 'draft2020';
@@ -24,6 +25,8 @@ const AJV_OPTIONS: Options = {
   allErrors: true,
   logger: false,
   validateFormats: true,
+  // `pattern` keywords come from the caller: linear-time matching (see linearRegex.ts).
+  code: { regExp: ajvLinearRegExp },
 };
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errorMessage, InvalidInputError } from '../../errors.js';
 import { JsonSchemaCache } from './jsonSchemaCache.js';
-import { checkRegexPattern } from './regexSafety.js';
+import { checkRegexPattern } from './linearRegex.js';
 
 export const CODE_GRADER_TYPES = ['non_empty', 'json_valid', 'json_schema', 'regex', 'length', 'contains', 'not_contains'] as const;
 export const MODEL_GRADER_TYPES = ['relevance', 'completeness', 'accuracy', 'format', 'code_quality', 'safety', 'performance'] as const;

@@ -113,6 +113,16 @@ describe('json_schema', () => {
     expect(r.reason).toMatch(/\(\+2 more\)$/);
   });
 
+  it('runs schema patterns in linear time: a catastrophic pattern cannot freeze the server', () => {
+    const schema = { type: 'object', properties: { id: { type: 'string', pattern: '^(a|a)*$' } }, patternProperties: { '^(x+)+$': { type: 'number' } } };
+    const started = performance.now();
+    const r = run({ type: 'json_schema', schema }, JSON.stringify({ id: `${'a'.repeat(40_000)}b`, [`${'x'.repeat(40_000)}!`]: 'not checked' }));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(r.pass).toBe(false);
+    expect(r.reason).toMatch(/must match pattern/);
+    expect(run({ type: 'json_schema', schema }, JSON.stringify({ id: 'aaa' })).pass).toBe(true);
+  });
+
   it('understands draft 2020-12 schemas (e.g. from zod) and Gemini-only keywords', () => {
     const schema = {
       $schema: 'https://json-schema.org/draft/2020-12/schema',

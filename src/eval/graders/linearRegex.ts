@@ -1,0 +1,56 @@
+import { RE2JS } from 're2js';
+
+/**
+ * Patterns from the calling model (regex graders, `pattern` in JSON Schemas) run on agent output
+ * on the main thread. JavaScript's backtracking engine can take exponential time on patterns as
+ * plain as `^(a|a)*$`, and no syntactic check catches every such shape, so they run on RE2
+ * (re2js, pure JavaScript): matching time is linear in the text, whatever the pattern. The price
+ * is RE2's syntax: no lookaround, no backreferences.
+ */
+
+export const REGEX_MAX_PATTERN_CHARS = 1000;
+/** Allowed flags: i, m, s, u. (RE2 is Unicode-aware either way; u is accepted for familiarity.) */
+const REGEX_FLAGS = /^(?!.*(.).*\1)[imsu]*$/;
+
+export interface LinearRegex {
+  /** Index of the first match, or -1. */
+  search(text: string): number;
+  test(text: string): boolean;
+}
+
+/** Returns a problem the caller can fix, or undefined when the pattern compiles. */
+export function checkRegexPattern(pattern: string, flags = ''): string | undefined {
+  if (pattern.length === 0) return 'pattern is empty';
+  if (pattern.length > REGEX_MAX_PATTERN_CHARS) return `pattern is longer than ${REGEX_MAX_PATTERN_CHARS} characters`;
+  if (!REGEX_FLAGS.test(flags)) return `flags "${flags}" are not allowed: use any of i, m, s, u once each`;
+  try {
+    compileLinearRegex(pattern, flags);
+  } catch (err) {
+    return `pattern is not valid RE2 syntax, which graders use so that no pattern can freeze the server (no lookaround or backreferences): ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return undefined;
+}
+
+/** Compiles with RE2 semantics; throws on syntax RE2 does not accept. */
+export function compileLinearRegex(pattern: string, flags = ''): LinearRegex {
+  let bits = 0;
+  if (flags.includes('i')) bits |= RE2JS.CASE_INSENSITIVE;
+  if (flags.includes('m')) bits |= RE2JS.MULTILINE;
+  if (flags.includes('s')) bits |= RE2JS.DOTALL;
+  const re = RE2JS.compile(pattern, bits);
+  return {
+    search(text) {
+      const matcher = re.matcher(text);
+      return matcher.find() ? matcher.start() : -1;
+    },
+    test: (text) => re.test(text),
+  };
+}
+
+/**
+ * Ajv's `code.regExp` engine: JSON Schema `pattern` and `patternProperties` on RE2. `code` is what
+ * Ajv's standalone code generation would emit; we only compile at run time.
+ */
+export const ajvLinearRegExp = Object.assign((pattern: string) => compileLinearRegex(pattern), {
+  code: 'compileLinearRegex',
+});
