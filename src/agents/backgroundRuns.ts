@@ -100,7 +100,7 @@ export class BackgroundRuns {
     return count;
   }
 
-  start<T>(kind: string, work: (signal: AbortSignal, reportPartial: (partial: unknown) => void) => Promise<T>): string {
+  start<T>(kind: string, work: (signal: AbortSignal, reportPartial: (partial: unknown) => void, runId: string) => Promise<T>): string {
     const id = `run_${randomUUID()}`;
     this.db
       .prepare(`INSERT INTO background_runs (id, kind, status, owner_pid, owner_instance, created_at) VALUES (?, ?, 'running', ?, ?, ?)`)
@@ -119,7 +119,7 @@ export class BackgroundRuns {
     };
     const reportPartial = (partial: unknown) =>
       write('progress', () => this.db.prepare(`UPDATE background_runs SET partial = ? WHERE id = ?`).run(JSON.stringify(partial), id));
-    const done = work(abort.signal, reportPartial).then(
+    const done = work(abort.signal, reportPartial, id).then(
       (result) => {
         const finishedAt = this.iso();
         write(

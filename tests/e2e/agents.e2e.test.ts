@@ -134,6 +134,10 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     expect(emulator.maxInFlight).toBeGreaterThanOrEqual(2);
     expect(progress.length).toBeGreaterThanOrEqual(8);
     for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThan(progress[i - 1]!);
+    // The batch's trials can be found again by its id.
+    expect(outcome.batch_id).toMatch(/^batch_/);
+    const trials = await ok('trials_list', { parent_run_id: outcome.batch_id, limit: 50 });
+    expect(trials.total).toBe(8);
   });
 
   it('sends progress heartbeats while one slow call is in flight', async () => {
@@ -169,6 +173,8 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     const done = await ok('agent_result', { run_id: started.run_id, wait_ms: 10_000 });
     expect(done.status).toBe('done');
     expect(done.result.results.map((r: Structured) => r.text)).toEqual(['bg answer', 'bg answer']);
+    expect(done.result.batch_id).toBe(started.run_id);
+    expect((await ok('trials_list', { parent_run_id: started.run_id })).total).toBe(2);
     const unknown = await call('agent_result', { run_id: 'run_nope' });
     expect(unknown.isError).toBe(true);
   });

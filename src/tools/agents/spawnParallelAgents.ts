@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { runParallel, type ParallelOutcome } from '../../agents/parallel.js';
 import { ProgressHeartbeat } from '../../agents/progress.js';
@@ -19,6 +20,8 @@ const inputSchema = z.object({
 });
 
 export const parallelOutcomeSchema = z.object({
+  /** Every agent's trial carries it as parent_run_id (trials_list parent_run_id=...). */
+  batch_id: z.string(),
   mode: z.enum(['all', 'first_success', 'best_score']),
   results: z.array(agentResultSchema.extend({ index: z.number().int() })),
   winner_index: z.number().int().nullable(),
@@ -33,14 +36,21 @@ export const parallelOutcomeSchema = z.object({
   }),
 });
 
-function summary(outcome: ParallelOutcome): string {
+function summary(outcome: ParallelOutcome & { batch_id: string }): string {
   const t = outcome.totals;
-  const head = `${t.agents} agents: ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.cancelled} cancelled · ${usd(t.cost_usd)} · ${(t.wall_ms / 1000).toFixed(1)} s${outcome.winner_index !== null ? ` · winner #${outcome.winner_index}` : ''}`;
+  const head = `${t.agents} agents: ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.cancelled} cancelled · ${usd(t.cost_usd)} · ${(t.wall_ms / 1000).toFixed(1)} s${outcome.winner_index !== null ? ` · winner #${outcome.winner_index}` : ''} · batch ${outcome.batch_id}`;
   const lines = outcome.results.map((r) => `#${r.index} ${agentHeadline(r)}${r.error ? ` — ${r.error.message}` : r.text ? ` — ${r.text.slice(0, 160).replace(/\s+/g, ' ')}` : ''}`);
   return [head, ...lines].join('\n');
 }
 
-async function run(args: z.output<typeof inputSchema>, services: AppServices, ctx: Pick<ToolContext, 'createMessage' | 'reportProgress' | 'wantsProgress'>, signal: AbortSignal, parentRunId: string | undefined, onPartial?: (p: unknown) => void) {
+async function run(
+  args: z.output<typeof inputSchema>,
+  services: AppServices,
+  ctx: Pick<ToolContext, 'createMessage' | 'reportProgress' | 'wantsProgress'>,
+  signal: AbortSignal,
+  batchId: string,
+  onPartial?: (p: unknown) => void,
+): Promise<ParallelOutcome & { batch_id: string }> {
   const { clock, config } = services;
   const total = args.agents.length;
   let spent = 0;
@@ -50,14 +60,14 @@ async function run(args: z.output<typeof inputSchema>, services: AppServices, ct
     : undefined;
   const partial: unknown[] = [];
   try {
-    return await runParallel(
+    const outcome = await runParallel(
       services.agents,
       args.agents,
       {
         maxConcurrency: args.max_concurrency ?? config.agents.defaultMaxConcurrency,
         mode: args.mode,
         deadline: args.timeout_ms !== undefined ? clock.now() + args.timeout_ms : undefined,
-        parentRunId,
+        parentRunId: batchId,
         onAgentDone: (index, result, done) => {
           finished = done;
           spent += result.cost_usd;
@@ -71,6 +81,7 @@ async function run(args: z.output<typeof inputSchema>, services: AppServices, ct
       { signal, createMessage: ctx.createMessage },
       () => clock.now(),
     );
+    return { batch_id: batchId, ...outcome };
   } finally {
     heartbeat?.stop();
   }
@@ -87,12 +98,12 @@ export const spawnParallelAgents = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, services, ctx) {
     if (args.background) {
-      const runId = services.runs.start('spawn_parallel_agents', (signal, reportPartial) =>
-        run(args, services, { ...ctx, wantsProgress: false }, signal, undefined, reportPartial),
+      const runId = services.runs.start('spawn_parallel_agents', (signal, reportPartial, id) =>
+        run(args, services, { ...ctx, wantsProgress: false }, signal, id, reportPartial),
       );
       return { structured: { run_id: runId }, text: `Started ${args.agents.length} agents in the background: ${runId}. Poll agent_result.` };
     }
-    const outcome = await run(args, services, ctx, ctx.signal, undefined);
+    const outcome = await run(args, services, ctx, ctx.signal, `batch_${randomUUID()}`);
     return { structured: { outcome }, text: summary(outcome) };
   },
 });
