@@ -166,9 +166,9 @@ export class AgentService {
         if (verdict?.failureRisk) risk = verdict.failureRisk;
       }
       const canEscalate = spec.escalate ?? spec.model === 'auto';
-      let minTier: number | undefined;
+      let next: ModelChoice | undefined;
       for (;;) {
-        choice = this.chooseModel(spec, provider, minTier, risk);
+        choice = next ?? this.chooseModel(spec, provider, undefined, risk);
         const call = await this.callModel(provider, choice, spec, trial.id, ctx, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
         totalCost += call.costUsd;
         inputTokens += call.result.usage.inputTokens;
@@ -184,10 +184,16 @@ export class AgentService {
         for (const r of grading.results) if (r.score !== null) trace.score(r.type, r.score, r.reason);
         const top = this.tiersFor(spec).length - 1;
         if (!grading.passed && canEscalate && spec.model === 'auto' && !escalated && choice.tier < top) {
-          escalated = true;
-          minTier = choice.tier + 1;
-          this.deps.logger.info(`graders failed on ${choice.model}; escalating once to the next tier`, { trialId: trial.id });
-          continue;
+          // Budget or breakers may pull the choice back down: escalate only to a higher tier,
+          // never pay again for the tier that just failed.
+          const up = this.chooseModel(spec, provider, choice.tier + 1, risk);
+          if (up.tier > choice.tier) {
+            escalated = true;
+            next = up;
+            this.deps.logger.info(`graders failed on ${choice.model}; escalating once to ${up.model}`, { trialId: trial.id });
+            continue;
+          }
+          this.deps.logger.info(`graders failed on ${choice.model}; not escalating: ${up.reason}`, { trialId: trial.id });
         }
         const model = call.result.model || choice.model;
         const modelReason = choice.reason;

@@ -80,6 +80,15 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(app.services.trials.get(result.trial_id).status).toBe('failed');
   });
 
+  it('does not "escalate" to the tier that just failed when the budget pulls the choice back down', async () => {
+    emulator.setDefault({ kind: 'ok', text: 'nope', usage: { input: 10, output: 5 } });
+    // Room for flash-lite's worst case (8192 output tokens), not for flash's.
+    app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 0.01 });
+    const result = await app.services.agents.spawn(spec({ prompt: 'Summarize this.', graders: [{ type: 'contains', values: ['yes'] }] }), ctx());
+    expect(result).toMatchObject({ status: 'failed', escalated: false, model: 'gemini-2.5-flash-lite' });
+    expect(emulator.requests).toHaveLength(1);
+  });
+
   it('an errored call books one ledger row per attempt and releases the reservation', async () => {
     emulator.setDefault(serverError(503));
     const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());
