@@ -54,7 +54,7 @@ export class ZonedCalendar {
   /** Local wall time minus UTC at an instant, in ms (e.g. +3_600_000 for Berlin in winter). */
   offsetMs(ms: number): number {
     const p = this.parts(ms);
-    const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+    const wall = utcMs(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
     return wall - Math.floor(ms / 1000) * 1000;
   }
 
@@ -74,7 +74,7 @@ export class ZonedCalendar {
    * instant whose local date is that day.
    */
   startOfDay(d: LocalDate): number {
-    const wall = Date.UTC(d.year, d.month - 1, d.day);
+    const wall = utcMs(d.year, d.month - 1, d.day);
     let guess = wall - this.offsetMs(wall);
     guess = wall - this.offsetMs(guess);
     const check = this.parts(guess);
@@ -96,7 +96,7 @@ export class ZonedCalendar {
 
   dayRange(ms: number): PeriodRange {
     const d = this.localDate(ms);
-    const next = new Date(Date.UTC(d.year, d.month - 1, d.day + 1));
+    const next = new Date(utcMs(d.year, d.month - 1, d.day + 1));
     return {
       startMs: this.startOfDay(d),
       endMs: this.startOfDay({ year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() }),
@@ -120,7 +120,7 @@ export class ZonedCalendar {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
     if (!m) return undefined;
     const d = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
-    const check = new Date(Date.UTC(d.year, d.month - 1, d.day));
+    const check = new Date(utcMs(d.year, d.month - 1, d.day));
     if (check.getUTCFullYear() !== d.year || check.getUTCMonth() + 1 !== d.month || check.getUTCDate() !== d.day) return undefined;
     return d;
   }
@@ -159,4 +159,12 @@ export class ZonedCalendar {
     const d = new Date(dayNumber * 86_400_000);
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
   }
+}
+
+/** Date.UTC without its quirk of reading years 0-99 as 1900-1999. */
+function utcMs(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime();
 }

@@ -77,6 +77,7 @@ describe('task tools over stdio (built server, SDK client)', () => {
     ['tasks_add', { title: '   ' }, /title/],
     ['tasks_add', { title: 'x', due: '2026-02-30' }, /due/],
     ['tasks_add', { title: 'x', due: 'next tuesday' }, /due/],
+    ['tasks_add', { title: 'x', due: '9999-12-31T23:59:59-23:59' }, /due/],
     ['tasks_add', { title: 'x', priority: 'urgent' }, /priority/],
     ['tasks_add', { title: 'x', tags: 'home' }, /tags/],
     ['tasks_list', { status: 'closed' }, /status/],

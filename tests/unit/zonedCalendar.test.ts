@@ -45,6 +45,9 @@ describe('ZonedCalendar', () => {
   it('parses only real calendar dates', () => {
     expect(ZonedCalendar.parseDate('2026-02-28')).toEqual({ year: 2026, month: 2, day: 28 });
     expect(ZonedCalendar.parseDate('2026-02-30')).toBeUndefined();
+    // Date.UTC reads years 0-99 as 1900-1999; these are real ISO dates all the same.
+    expect(ZonedCalendar.parseDate('0050-01-01')).toEqual({ year: 50, month: 1, day: 1 });
+    expect(new Date(new ZonedCalendar('UTC').startOfDay({ year: 50, month: 1, day: 1 })).toISOString()).toBe('0050-01-01T00:00:00.000Z');
     expect(ZonedCalendar.parseDate('2026-2-3')).toBeUndefined();
   });
 });

@@ -8,9 +8,16 @@ export const dueSchema = z
   .string()
   .max(40)
   .describe('ISO date or date-time')
-  .refine((v) => (isoDate.safeParse(v).success || isoDateTime.safeParse(v).success) && !Number.isNaN(safeDueMs(v)), {
+  .refine((v) => (isoDate.safeParse(v).success || isoDateTime.safeParse(v).success) && inFourDigitYears(safeDueMs(v)), {
     message: 'must be a real ISO date (2026-12-01) or date-time (2026-12-01T17:00:00Z)',
   });
+
+/** Stored in UTC: an offset must not push it past 9999 (the answer would not parse back). */
+function inFourDigitYears(ms: number): boolean {
+  if (Number.isNaN(ms)) return false;
+  const year = new Date(ms).getUTCFullYear();
+  return year >= 0 && year <= 9999;
+}
 
 function safeDueMs(v: string): number {
   try {
