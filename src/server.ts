@@ -58,7 +58,7 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
     clientLogLevel = request.params.level;
     return {};
   });
-  const inFlight = new Map<Promise<unknown>, AbortController>();
+  const inFlight = new Map<Promise<unknown>, CallCancellation>();
   let draining = false;
   const unanswered = new UnansweredRequests();
   const { config, logger } = deps;
@@ -78,15 +78,13 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
         annotations: { title: tool.title, ...tool.annotations },
       },
       async (args: unknown, extra): Promise<CallToolResult> => {
-        const controller = new AbortController();
-        if (draining) controller.abort(new Error('server shutting down'));
-        const onAbort = () => controller.abort(extra.signal.reason);
-        if (extra.signal.aborted) onAbort();
-        else extra.signal.addEventListener('abort', onAbort, { once: true });
+        const cancel = new CallCancellation(extra.signal, draining);
         const progressToken = extra._meta?.progressToken;
         const clientCaps = mcp.server.getClientCapabilities();
         const ctx: ToolContext = {
-          signal: controller.signal,
+          get signal() {
+            return cancel.signal;
+          },
           wantsProgress: progressToken !== undefined,
           reportProgress: async (progress, total, message) => {
             if (progressToken === undefined) return;
@@ -127,12 +125,12 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
           }
           return result;
         })();
-        inFlight.set(run, controller);
+        inFlight.set(run, cancel);
         try {
           return await run;
         } finally {
           inFlight.delete(run);
-          extra.signal.removeEventListener('abort', onAbort);
+          cancel.dispose();
         }
       },
     );
@@ -158,7 +156,7 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
     },
     async drain(timeoutMs) {
       draining = true;
-      for (const controller of inFlight.values()) controller.abort(new Error('server shutting down'));
+      for (const cancel of inFlight.values()) cancel.abort(new Error('server shutting down'));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([unanswered.none(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
@@ -202,5 +200,42 @@ class UnansweredRequests {
   /** Resolves when every request received so far has been answered. */
   none(): Promise<void> {
     return this.ids.size === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * A tool call's cancellation: the client's cancel, or the server's shutdown. The signal is made
+ * on first use: most calls (the task tools) never look at it, and an AbortController linked to
+ * the SDK's signal costs several microseconds per call.
+ */
+class CallCancellation {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private readonly onClientAbort = () => this.abort(this.client.reason);
+
+  constructor(
+    private readonly client: AbortSignal,
+    shuttingDown: boolean,
+  ) {
+    if (shuttingDown) this.reason = new Error('server shutting down');
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+      else if (this.client.aborted) this.controller.abort(this.client.reason);
+      else this.client.addEventListener('abort', this.onClientAbort, { once: true });
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
+
+  dispose(): void {
+    if (this.controller) this.client.removeEventListener('abort', this.onClientAbort);
   }
 }
