@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { defineTool } from '../types.js';
 import { dueSchema, prioritySchema, taskLine, taskSchema } from './schemas.js';
 
+/**
+ * The store answers an unchanged list with the same (read-only) array; its text lines are
+ * rendered once per array. Keyed weakly: the entry goes when the store drops the answer.
+ */
+const renderedLines = new WeakMap<readonly object[], string>();
+
 export const tasksList = defineTool({
   name: 'tasks_list',
   title: 'List tasks',
@@ -27,6 +33,8 @@ export const tasksList = defineTool({
       offset: args.offset,
     });
     const header = `${tasks.length} of ${total} ${args.status === 'all' ? '' : `${args.status} `}tasks`;
-    return { structured: { tasks, total }, text: [header, ...tasks.map(taskLine)].join('\n') };
+    let lines = renderedLines.get(tasks);
+    if (lines === undefined) renderedLines.set(tasks, (lines = tasks.map(taskLine).join('\n')));
+    return { structured: { tasks, total }, text: lines ? `${header}\n${lines}` : header };
   },
 });
