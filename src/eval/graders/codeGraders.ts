@@ -1,6 +1,6 @@
 import { errorMessage } from '../../errors.js';
 import { JsonSchemaCache } from './jsonSchemaCache.js';
-import { checkRegexPattern, compileLinearRegex } from './linearRegex.js';
+import { parseRegex } from './linearRegex.js';
 import type {
   CodeGraderType,
   ContainsGraderSpec,
@@ -120,9 +120,9 @@ export const REGEX_MAX_INPUT_CHARS = 1_000_000;
 
 export const regexGrader: CodeGrader<RegexGraderSpec> = (output, spec) => {
   const flags = spec.flags ?? '';
-  const problem = checkRegexPattern(spec.pattern, flags);
-  if (problem) return couldNotGrade(spec, `regex grader: ${problem}.`);
-  const re = compileLinearRegex(spec.pattern, flags);
+  const parsed = parseRegex(spec.pattern, flags);
+  if ('problem' in parsed) return couldNotGrade(spec, `regex grader: ${parsed.problem}.`);
+  const re = parsed.regex;
   const bounded = output.length > REGEX_MAX_INPUT_CHARS;
   const text = bounded ? output.slice(0, REGEX_MAX_INPUT_CHARS) : output;
   const scope = bounded ? ` (searched the first ${REGEX_MAX_INPUT_CHARS} of ${output.length} characters)` : '';

@@ -20,15 +20,22 @@ export interface LinearRegex {
 
 /** Returns a problem the caller can fix, or undefined when the pattern compiles. */
 export function checkRegexPattern(pattern: string, flags = ''): string | undefined {
-  if (pattern.length === 0) return 'pattern is empty';
-  if (pattern.length > REGEX_MAX_PATTERN_CHARS) return `pattern is longer than ${REGEX_MAX_PATTERN_CHARS} characters`;
-  if (!REGEX_FLAGS.test(flags)) return `flags "${flags}" are not allowed: use any of i, m, s, u once each`;
+  const parsed = parseRegex(pattern, flags);
+  return 'problem' in parsed ? parsed.problem : undefined;
+}
+
+/** The compiled pattern, or a problem the caller can fix. */
+export function parseRegex(pattern: string, flags = ''): { regex: LinearRegex } | { problem: string } {
+  if (pattern.length === 0) return { problem: 'pattern is empty' };
+  if (pattern.length > REGEX_MAX_PATTERN_CHARS) return { problem: `pattern is longer than ${REGEX_MAX_PATTERN_CHARS} characters` };
+  if (!REGEX_FLAGS.test(flags)) return { problem: `flags "${flags}" are not allowed: use any of i, m, s, u once each` };
   try {
-    compileLinearRegex(pattern, flags);
+    return { regex: compileLinearRegex(pattern, flags) };
   } catch (err) {
-    return `pattern is not valid RE2 syntax, which graders use so that no pattern can freeze the server (no lookaround or backreferences): ${err instanceof Error ? err.message : String(err)}`;
+    return {
+      problem: `pattern is not valid RE2 syntax, which graders use so that no pattern can freeze the server (no lookaround or backreferences): ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
-  return undefined;
 }
 
 /** Compiles with RE2 semantics; throws on syntax RE2 does not accept. */
