@@ -628,8 +628,12 @@ export class CostService {
     return this.db.transaction(() => [...this.held].filter((id) => this.budgets.renew(id, expires)).length).immediate();
   }
 
-  /** Stops lease renewal (the server is closing). */
+  /** The server is closing: stop renewing leases. */
   shutdown(): void {
+    this.stopRenewing();
+  }
+
+  private stopRenewing(): void {
     clearInterval(this.renewTimer);
     this.renewTimer = undefined;
   }
@@ -649,7 +653,7 @@ export class CostService {
 
   private unhold(id: string): void {
     this.held.delete(id);
-    if (this.held.size === 0) this.shutdown();
+    if (this.held.size === 0) this.stopRenewing();
   }
 
   /** Inside a transaction: closes open reservations that expired or whose process is gone. */
