@@ -76,6 +76,8 @@ export class WalSync {
 
   private start(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // Queued behind an fsync that failed: that failure stands (see `failure`).
+    if (this.failure) return Promise.reject(this.failure);
     // Read before the fsync starts: every commit counted here is in the WAL file already.
     const changes = this.totalChanges();
     if (changes === this.synced) return Promise.resolve();

@@ -119,6 +119,20 @@ describe('WalSync (group commit)', () => {
     expect(gate.calls).toHaveLength(1);
   });
 
+  it('callers queued behind the fsync that fails share its failure, not a later "success"', async () => {
+    const gate = new GatedFsync(rows);
+    const sync = new WalSync(db, gate.fn);
+    write();
+    const first = sync.sync();
+    await flush();
+    write(); // committed while the first fsync is in flight: queued for the next one
+    const queued = sync.sync();
+    gate.calls[0]!.release(new Error('EIO: i/o error, fsync'));
+    await expect(first).rejects.toThrow('EIO');
+    await expect(queued).rejects.toThrow('EIO');
+    expect(gate.calls).toHaveLength(1);
+  });
+
   it('fsyncs for real by default, and close() waits for it', async () => {
     const sync = new WalSync(db);
     write();
