@@ -38,6 +38,8 @@ const LATENCY_MS = 100;
 const IDEAL_MS = Math.ceil(AGENTS / CONCURRENCY) * LATENCY_MS;
 const TARGET_RATIO = 1.15;
 const OVERHEAD_SAMPLES = 500;
+/** Wall-time repetitions per setting; the median is reported (single runs vary by a few percent). */
+const WALL_REPS = 7;
 
 /** Clocks the time spent inside the real provider's generate(). */
 class TimedProvider implements Provider {
@@ -123,7 +125,7 @@ async function wallInProcess(emulator: GeminiEmulator, synchronous: Synchronous 
     let passed = 0;
     let maxInFlight = 0;
     const elu0 = performance.eventLoopUtilization();
-    for (let rep = 0; rep < 3; rep++) {
+    for (let rep = 0; rep < WALL_REPS; rep++) {
       emulator.reset();
       const started = performance.now();
       const outcome = await runParallel(agents, specs(AGENTS, rep * AGENTS), { maxConcurrency: CONCURRENCY, mode: 'all' }, { signal }, () => clock.now());
@@ -132,7 +134,7 @@ async function wallInProcess(emulator: GeminiEmulator, synchronous: Synchronous 
       maxInFlight = Math.max(maxInFlight, emulator.maxInFlight);
     }
     const elu = performance.eventLoopUtilization(elu0);
-    return { wall, passed, maxInFlight, elu: elu.utilization, busyPerAgentMs: elu.active / (3 * AGENTS) };
+    return { wall, passed, maxInFlight, elu: elu.utilization, busyPerAgentMs: elu.active / (WALL_REPS * AGENTS) };
   } finally {
     await env.close();
   }
@@ -157,7 +159,7 @@ async function wallStdio(emulator: GeminiEmulator): Promise<{ wall: number[]; on
     const one100: number[] = [];
     let passed = 0;
     let maxInFlight = 0;
-    for (let rep = 0; rep < 3; rep++) {
+    for (let rep = 0; rep < WALL_REPS; rep++) {
       emulator.reset();
       const started = performance.now();
       const a = await call(specs(100, rep * AGENTS));
