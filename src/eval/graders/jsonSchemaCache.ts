@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type Options, type Plugin, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { InvalidInputError, errorMessage } from '../../errors.js';
-import { ajvLinearRegExp } from './linearRegex.js';
+import { LinearRegexSyntaxError, ajvLinearRegExp } from './linearRegex.js';
 
 /** Drafts we compile for: 2019-09/2020-12 schemas use Ajv2020, everything else draft-07. */
 type Draft = 'draft7' | 'draft2020';
@@ -66,10 +66,13 @@ export class JsonSchemaCache {
       validate = this.instance(draft).compile(rest);
     } catch (err) {
       const detail = errorMessage(err).slice(0, 300);
+      const what = subject === 'response_schema' ? 'response_schema' : 'json_schema grader: the schema';
+      const problem =
+        err instanceof LinearRegexSyntaxError
+          ? `has a pattern the linear-time regex engine (RE2, so no pattern can freeze the server) cannot run: no lookaround or backreferences (${detail})`
+          : `is not a valid JSON Schema (${detail})`;
       throw new InvalidInputError(
-        subject === 'response_schema'
-          ? `response_schema is not a valid JSON Schema (${detail}); nothing was sent or spent.`
-          : `json_schema grader: the schema is not a valid JSON Schema (${detail}). Fix the schema or use json_valid.`,
+        subject === 'response_schema' ? `${what} ${problem}; nothing was sent or spent.` : `${what} ${problem}. Fix the schema or use json_valid.`,
       );
     }
     this.entries.set(key, validate);

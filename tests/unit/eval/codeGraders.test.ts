@@ -113,6 +113,22 @@ describe('json_schema', () => {
     expect(r.reason).toMatch(/\(\+2 more\)$/);
   });
 
+  it('accepts ECMAScript \\u escapes in patterns, and says plainly when a pattern needs lookaround', () => {
+    const han = { type: 'string', pattern: '^[\\u4e00-\\u9fa5]+$' };
+    expect(run({ type: 'json_schema', schema: han }, '"中文"').pass).toBe(true);
+    expect(run({ type: 'json_schema', schema: han }, '"abc"').pass).toBe(false);
+    expect(run({ type: 'json_schema', schema: { type: 'string', pattern: '^\\u{1F600}$' } }, '"😀"').pass).toBe(true);
+    expect(() => run({ type: 'json_schema', schema: { type: 'string', pattern: 'a(?=b)' } }, '"ab"')).toThrow(
+      /has a pattern the linear-time regex engine \(RE2.*cannot run: no lookaround or backreferences/,
+    );
+  });
+
+  it('keeps each schema pattern apart (one cache entry per pattern, not one for all)', () => {
+    const schema = { type: 'object', properties: { a: { type: 'string', pattern: '^a+$' }, b: { type: 'string', pattern: '^b+$' } } };
+    expect(run({ type: 'json_schema', schema }, '{"a":"aa","b":"bb"}').pass).toBe(true);
+    expect(run({ type: 'json_schema', schema: { type: 'string', pattern: '^c+$' } }, '"cc"').pass).toBe(true);
+  });
+
   it('runs schema patterns in linear time: a catastrophic pattern cannot freeze the server', () => {
     const schema = { type: 'object', properties: { id: { type: 'string', pattern: '^(a|a)*$' } }, patternProperties: { '^(x+)+$': { type: 'number' } } };
     const started = performance.now();
@@ -182,6 +198,16 @@ describe('regex', () => {
     const r = run({ type: 'regex', pattern: 'NEEDLE' }, output);
     expect(r.pass).toBe(false);
     expect(r.reason).toMatch(`searched the first ${REGEX_MAX_INPUT_CHARS} of ${output.length} characters`);
+  });
+
+  it('stays fast on the longest output it searches, even with a large counted repeat', () => {
+    const started = performance.now();
+    const miss = run({ type: 'regex', pattern: '[ab]{0,900}[cd]' }, 'ab'.repeat(REGEX_MAX_INPUT_CHARS / 2));
+    const hit = run({ type: 'regex', pattern: '[ab]{0,900}[cd]' }, `${'ab'.repeat(REGEX_MAX_INPUT_CHARS / 2 - 1)}c`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(miss.pass).toBe(false);
+    expect(hit.pass).toBe(true);
+    expect(hit.reason).toMatch(/^Matched \/\[ab\]\{0,900\}\[cd\]\/\.$/); // no position on long texts (slow to find)
   });
 
   it('finishes quickly on 1 MB with a leading .* (no quadratic scan)', () => {
