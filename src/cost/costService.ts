@@ -260,21 +260,26 @@ export class CostService {
   settle(reservationId: string, call: CallUsage): LedgerEntry {
     this.checkUsage(call);
     const now = this.clock.now();
-    const outcome = this.db
-      .transaction(() => {
-        const r = this.budgets.getReservation(reservationId);
-        if (!r) return { kind: 'missing' as const };
-        if (r.state === 'settled') {
-          const existing = this.ledger.getByReservation(reservationId);
-          if (existing) return { kind: 'duplicate' as const, entry: existing };
-        }
-        const entry = this.book(r.provider, r.model, call, now, r);
-        this.budgets.markSettled(reservationId, now);
-        const alerts = this.collectAlerts(r.provider, r.model_key, now);
-        return { kind: 'booked' as const, entry, reservation: r, alerts };
-      })
-      .immediate();
-    this.unhold(reservationId);
+    let outcome;
+    try {
+      outcome = this.db
+        .transaction(() => {
+          const r = this.budgets.getReservation(reservationId);
+          if (!r) return { kind: 'missing' as const };
+          if (r.state === 'settled') {
+            const existing = this.ledger.getByReservation(reservationId);
+            if (existing) return { kind: 'duplicate' as const, entry: existing };
+          }
+          const entry = this.book(r.provider, r.model, call, now, r);
+          this.budgets.markSettled(reservationId, now);
+          const alerts = this.collectAlerts(r.provider, r.model_key, now);
+          return { kind: 'booked' as const, entry, reservation: r, alerts };
+        })
+        .immediate();
+    } finally {
+      // Even if the write failed: a lease nobody renews expires after the TTL, as it should.
+      this.unhold(reservationId);
+    }
 
     if (outcome.kind === 'missing') {
       throw new NotFoundError(`Reservation ${reservationId} does not exist; book the call with record() instead.`);
@@ -311,8 +316,12 @@ export class CostService {
   /** Frees a reservation without booking (the call spent nothing). A second call is a no-op. */
   release(reservationId: string): void {
     const now = this.clock.now();
-    const changed = this.db.transaction(() => this.budgets.closeReservation(reservationId, 'released', now)).immediate();
-    this.unhold(reservationId);
+    let changed: boolean;
+    try {
+      changed = this.db.transaction(() => this.budgets.closeReservation(reservationId, 'released', now)).immediate();
+    } finally {
+      this.unhold(reservationId); // a release that failed leaves a lease that runs out
+    }
     if (!changed) this.logger.debug('release of a reservation that was not open: nothing to do', { reservationId });
   }
 
@@ -625,7 +634,10 @@ export class CostService {
   renewLeases(): number {
     if (this.held.size === 0) return 0;
     const expires = this.clock.now() + this.ttlMs;
-    return this.db.transaction(() => [...this.held].filter((id) => this.budgets.renew(id, expires)).length).immediate();
+    const renewed = this.db.transaction(() => [...this.held].filter((id) => this.budgets.renew(id, expires))).immediate();
+    // An id no longer open (closed elsewhere, or its insert rolled back with an outer transaction) is not ours to keep.
+    if (renewed.length < this.held.size) for (const id of [...this.held]) if (!renewed.includes(id)) this.unhold(id);
+    return renewed.length;
   }
 
   /** The server is closing: stop renewing leases. */

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetExceededError, InvalidInputError, NotFoundError } from '../../../src/errors.js';
 import { makeHarness, tokensFor, type Harness } from './setup.js';
@@ -285,6 +286,24 @@ describe('stale reservations', () => {
     expect(h.service.renewLeases()).toBe(0);
     expect(() => other.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.5 })).not.toThrow();
     expect(h.service.summary({ period: 'today' }).totals.usd).toBe(0.5);
+    other.shutdown();
+  });
+
+  it('a reservation whose release failed is not renewed forever: its lease runs out', () => {
+    h = makeHarness({ ttlMs: 60_000 });
+    h.service.setBudget({ provider: 'google_gemini', dailyLimitUsd: 1 });
+    const r = h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.8 });
+    // Another process holds the write lock past the busy timeout: the release fails.
+    h.db.pragma('busy_timeout = 0');
+    const lock = new Database(h.dbFile);
+    lock.prepare('BEGIN IMMEDIATE').run();
+    expect(() => h.service.release(r.id)).toThrow(/locked|busy/i);
+    lock.prepare('ROLLBACK').run();
+    lock.close();
+    const other = h.another();
+    expect(h.service.renewLeases()).toBe(0);
+    h.clock.advance(60_000);
+    expect(() => other.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.8 })).not.toThrow();
     other.shutdown();
   });
 
