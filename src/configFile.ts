@@ -45,7 +45,9 @@ export function withConfigFile(env: Env): LayeredEnv {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, `is not valid JSON: ${(err as Error).message}`);
+    // Not V8's message: it quotes the text around the error, which may be part of an API key.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new ConfigError(file, `is not valid JSON${position === undefined ? '' : ` (${lineAndColumn(text, Number(position))})`}`);
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
@@ -75,4 +77,9 @@ export function withConfigFile(env: Env): LayeredEnv {
     warnings.push(`${file} holds API keys and other users can read it; chmod 600 it`);
   }
   return { env: merged, file, fromFile, warnings };
+}
+
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }

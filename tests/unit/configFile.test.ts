@@ -59,6 +59,18 @@ describe('config.json in the data directory', () => {
     expect(() => withConfigFile({ TASK_ORCHESTRATOR_HOME: home })).toThrow(pattern);
   });
 
+  it('a syntax error says where, without quoting the file (it may hold a key)', () => {
+    const home = homeWith('{\n  "GEMINI_API_KEY": AIzaSyNOTQUOTED0123456789abcdef\n}');
+    let message = '';
+    try {
+      withConfigFile({ TASK_ORCHESTRATOR_HOME: home });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/config\.json is not valid JSON/);
+    expect(message).not.toContain('AIzaSy');
+  });
+
   it.skipIf(process.platform === 'win32')('warns when a file holding keys is readable by other users', () => {
     const home = homeWith({ GEMINI_API_KEY: 'AIzaSyFILEKEY0123456789abcdefghijklmno' }, 0o644);
     const { warnings } = withConfigFile({ TASK_ORCHESTRATOR_HOME: home });
