@@ -10,8 +10,10 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { GeminiProvider } from '../src/providers/gemini.js';
 import type { GenerateRequest, GenerateResult, Provider } from '../src/providers/types.js';
+import { GoogleGenAI } from '@google/genai';
 import { startGeminiEmulator, type GeminiEmulator } from '../tests/helpers/geminiEmulator.js';
 import { startServer } from '../tests/helpers/serverProcess.js';
+import { startEmulatorProcess, type EmulatorProcess } from './emulatorProcess.js';
 import { fmt, percentile } from './stats.js';
 
 /**
@@ -21,7 +23,9 @@ import { fmt, percentile } from './stats.js';
  *
  * Part 1, wall time: in-process (createApp + runParallel) and through the stdio server
  * (spawn_parallel_agents over the SDK Client; the tool takes at most 100 agents per call, so 200
- * agents are two calls of 100, one after the other, each 5 rounds).
+ * agents are two calls of 100, one after the other, each 5 rounds). The emulator runs in a
+ * process of its own, as the real API would; the floor is bare @google/genai calls, no pipeline,
+ * at the same concurrency against the same emulator in the same run.
  * Part 2, overhead: agents one at a time against a 0 ms emulator, through the real pipeline with
  * the real GeminiProvider wrapped in a decorator that clocks the time spent inside generate().
  * overhead = spawn() wall time − time inside generate(). The @google/genai SDK's own request
@@ -65,7 +69,7 @@ interface InProcess {
   close(): Promise<void>;
 }
 
-async function inProcessApp(emulator: GeminiEmulator): Promise<InProcess> {
+async function inProcessApp(emulator: { url: string }): Promise<InProcess> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'to-bench-agents-'));
   const env = {
     TASK_ORCHESTRATOR_HOME: home,
@@ -113,7 +117,30 @@ interface WallRun {
 /** NORMAL is as shipped (group commit, see WalSync); FULL is the old fsync-per-commit, for comparison. */
 type Synchronous = 'NORMAL' | 'FULL';
 
-async function wallInProcess(emulator: GeminiEmulator, synchronous: Synchronous = 'NORMAL'): Promise<WallRun> {
+/** Bare @google/genai calls through a pool of CONCURRENCY: what the SDK and loopback HTTP cost alone. */
+async function wallFloor(emulator: EmulatorProcess): Promise<number[]> {
+  const ai = new GoogleGenAI({ apiKey: API_KEY, apiVersion: 'v1beta', httpOptions: { baseUrl: emulator.url } });
+  const pool = async (n: number, offset: number) => {
+    let next = 0;
+    const slot = async () => {
+      while (next < n) {
+        const i = next++;
+        await ai.models.generateContent({ model: 'gemini-2.5-flash-lite', contents: spec(offset + i).prompt });
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, slot));
+  };
+  await pool(40, 0);
+  const wall: number[] = [];
+  for (let rep = 0; rep < WALL_REPS; rep++) {
+    const started = performance.now();
+    await pool(AGENTS, rep * AGENTS);
+    wall.push(performance.now() - started);
+  }
+  return wall;
+}
+
+async function wallInProcess(emulator: EmulatorProcess, synchronous: Synchronous = 'NORMAL'): Promise<WallRun> {
   const env = await inProcessApp(emulator);
   const { agents, clock, db } = env.app.services;
   db.pragma(`synchronous = ${synchronous}`);
@@ -126,12 +153,12 @@ async function wallInProcess(emulator: GeminiEmulator, synchronous: Synchronous 
     let maxInFlight = 0;
     const elu0 = performance.eventLoopUtilization();
     for (let rep = 0; rep < WALL_REPS; rep++) {
-      emulator.reset();
+      await emulator.reset();
       const started = performance.now();
       const outcome = await runParallel(agents, specs(AGENTS, rep * AGENTS), { maxConcurrency: CONCURRENCY, mode: 'all' }, { signal }, () => clock.now());
       wall.push(performance.now() - started);
       passed = outcome.totals.passed;
-      maxInFlight = Math.max(maxInFlight, emulator.maxInFlight);
+      maxInFlight = Math.max(maxInFlight, await emulator.maxInFlight());
     }
     const elu = performance.eventLoopUtilization(elu0);
     return { wall, passed, maxInFlight, elu: elu.utilization, busyPerAgentMs: elu.active / (WALL_REPS * AGENTS) };
@@ -140,7 +167,7 @@ async function wallInProcess(emulator: GeminiEmulator, synchronous: Synchronous 
   }
 }
 
-async function wallStdio(emulator: GeminiEmulator): Promise<{ wall: number[]; one100: number[]; passed: number; maxInFlight: number }> {
+async function wallStdio(emulator: EmulatorProcess): Promise<{ wall: number[]; one100: number[]; passed: number; maxInFlight: number }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'to-bench-agents-stdio-'));
   const server = await startServer({ TASK_ORCHESTRATOR_HOME: home, GEMINI_API_KEY: API_KEY, GEMINI_BASE_URL: emulator.url, LOG_LEVEL: 'warn' });
   const call = async (agents: AgentSpec[]) => {
@@ -160,14 +187,14 @@ async function wallStdio(emulator: GeminiEmulator): Promise<{ wall: number[]; on
     let passed = 0;
     let maxInFlight = 0;
     for (let rep = 0; rep < WALL_REPS; rep++) {
-      emulator.reset();
+      await emulator.reset();
       const started = performance.now();
       const a = await call(specs(100, rep * AGENTS));
       one100.push(performance.now() - started);
       const b = await call(specs(100, rep * AGENTS + 100));
       wall.push(performance.now() - started);
       passed = a.totals.passed + b.totals.passed;
-      maxInFlight = Math.max(maxInFlight, emulator.maxInFlight);
+      maxInFlight = Math.max(maxInFlight, await emulator.maxInFlight());
     }
     return { wall, one100, passed, maxInFlight };
   } finally {
@@ -327,33 +354,39 @@ function describe(label: string, samples: OverheadSample[]): string {
 }
 
 export async function run(): Promise<void> {
-  const emulator = await startGeminiEmulator({ latencyMs: LATENCY_MS });
+  console.log(`${AGENTS} agents, max_concurrency ${CONCURRENCY}, emulator latency ${LATENCY_MS} ms in a process of its own; ideal ${IDEAL_MS} ms (${AGENTS / CONCURRENCY} rounds); target <= ${TARGET_RATIO}x`);
+  const remote = await startEmulatorProcess(LATENCY_MS);
   try {
-    console.log(`${AGENTS} agents, max_concurrency ${CONCURRENCY}, emulator latency ${LATENCY_MS} ms; ideal ${IDEAL_MS} ms (${AGENTS / CONCURRENCY} rounds); target <= ${TARGET_RATIO}x`);
-    const inproc = await wallInProcess(emulator);
+    const floor = await wallFloor(remote);
+    const medF = percentile(floor, 50);
+    console.log(`  floor: bare @google/genai calls, no pipeline  wall median ${fmt(medF)} (runs: ${floor.map((w) => w.toFixed(0)).join(', ')} ms)  ratio ${x(medF, IDEAL_MS)}`);
     const line = (label: string, r: WallRun) => {
       const med = percentile(r.wall, 50);
       return (
         `  ${label}  wall median ${fmt(med)} (runs: ${r.wall.map((w) => w.toFixed(0)).join(', ')} ms)  ideal ${fmt(IDEAL_MS)}  ratio ${x(med, IDEAL_MS)}` +
-        `  passed ${r.passed}/${AGENTS}, emulator max in flight ${r.maxInFlight}\n` +
-        `      main thread busy ${(r.elu * 100).toFixed(0)}% of the time, ${fmt(r.busyPerAgentMs)} per agent (pipeline + @google/genai + loopback HTTP + the in-process emulator)`
+        `  (floor x ${(med / medF).toFixed(2)})  passed ${r.passed}/${AGENTS}, emulator max in flight ${r.maxInFlight}\n` +
+        `      main thread busy ${(r.elu * 100).toFixed(0)}% of the time, ${fmt(r.busyPerAgentMs)} per agent (pipeline + @google/genai + loopback HTTP)`
       );
     };
-    console.log(line('in-process (runParallel)', inproc));
+    console.log(line('in-process (runParallel)', await wallInProcess(remote)));
     if (process.env.BENCH_AGENTS_SECTIONS !== '0') {
-      console.log(line('experiment, in-process, fsync at every commit (synchronous=FULL)', await wallInProcess(emulator, 'FULL')));
+      console.log(line('experiment, in-process, fsync at every commit (synchronous=FULL)', await wallInProcess(remote, 'FULL')));
     }
-    const stdio = await wallStdio(emulator);
+    const stdio = await wallStdio(remote);
     const medS = percentile(stdio.wall, 50);
     const med100 = percentile(stdio.one100, 50);
     console.log(
       `  stdio (2 x spawn_parallel_agents of 100)  wall median ${fmt(medS)} (runs: ${stdio.wall.map((w) => w.toFixed(0)).join(', ')} ms)  ideal ${fmt(IDEAL_MS)}  ratio ${x(medS, IDEAL_MS)}` +
-        `  passed ${stdio.passed}/${AGENTS}, emulator max in flight ${stdio.maxInFlight}`,
+        `  (floor x ${(medS / medF).toFixed(2)})  passed ${stdio.passed}/${AGENTS}, emulator max in flight ${stdio.maxInFlight}`,
     );
     console.log(`    (one call of 100 agents: median ${fmt(med100)} vs ideal ${fmt(IDEAL_MS / 2)}, ratio ${x(med100, IDEAL_MS / 2)}; the tool caps agents at 100 per call)`);
+  } finally {
+    await remote.close();
+  }
 
-    emulator.setLatency(0);
-    emulator.reset();
+  // Overhead: provider time is clocked and subtracted, so the emulator may share our thread here.
+  const emulator = await startGeminiEmulator({ latencyMs: 0 });
+  try {
     console.log(`\nper-agent pipeline overhead, provider time excluded (${OVERHEAD_SAMPLES} agents one at a time, emulator latency 0; target p50 <= 2 ms)`);
     console.log(describe('as shipped', await overheadRun(emulator, 'NORMAL', OVERHEAD_SAMPLES, false)));
     if (process.env.BENCH_AGENTS_SECTIONS !== '0') {
