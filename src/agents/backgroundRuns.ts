@@ -51,6 +51,9 @@ interface RunRow {
   owner_instance: string;
 }
 
+const INTERRUPTED_BY_SHUTDOWN =
+  'The server shut down while this run was in progress; agents still running then were cancelled (see result).';
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -121,18 +124,23 @@ export class BackgroundRuns {
       write('progress', () => this.db.prepare(`UPDATE background_runs SET partial = ? WHERE id = ?`).run(JSON.stringify(partial), id));
     const done = work(abort.signal, reportPartial, id).then(
       (result) => {
+        // Work that was cut off by shutdown still returns (its agents end as cancelled results):
+        // that is an interrupted run, not a finished one, whatever it managed before.
+        const interrupted = abort.signal.aborted;
+        const status: RunStatus = interrupted ? 'interrupted' : 'done';
+        const error = interrupted ? INTERRUPTED_BY_SHUTDOWN : null;
         const finishedAt = this.iso();
         write(
           'the result',
           () =>
             this.db
-              .prepare(`UPDATE background_runs SET status = 'done', result = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
-              .run(JSON.stringify(result), finishedAt, id),
-          { status: 'done', result, error: null, finished_at: finishedAt },
+              .prepare(`UPDATE background_runs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
+              .run(status, JSON.stringify(result), error, finishedAt, id),
+          { status, result, error, finished_at: finishedAt },
         );
       },
       (err: unknown) => {
-        const message = err instanceof CancelledError ? 'cancelled (server shutting down)' : errorMessage(err);
+        const message = err instanceof CancelledError ? INTERRUPTED_BY_SHUTDOWN : errorMessage(err);
         const status = err instanceof CancelledError ? 'interrupted' : 'failed';
         const finishedAt = this.iso();
         write(

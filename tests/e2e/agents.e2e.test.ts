@@ -191,6 +191,20 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     expect(after.error).toMatch(/restarted/);
   });
 
+  it('a graceful shutdown reports a background run it cut off as interrupted, keeping what finished', async () => {
+    emulator.setDefault((req) => (promptOf(req) === 'quick' ? { kind: 'ok', text: 'quick answer' } : { kind: 'hang' }));
+    const started = await ok('spawn_parallel_agents', { agents: [{ prompt: 'quick' }, { prompt: 'long job' }], background: true });
+    await expect.poll(() => emulator.inFlight).toBe(1);
+    server.transport.child!.kill('SIGTERM');
+    await server.transport.exited;
+    server = await startServer(env());
+    const after = await ok('agent_result', { run_id: started.run_id });
+    expect(after.status).toBe('interrupted');
+    expect(after.error).toMatch(/shut down/);
+    expect(after.result.results.map((r: Structured) => r.status)).toEqual(['passed', 'cancelled']);
+    expect(after.result.results[0].text).toBe('quick answer');
+  });
+
   it('rejects bad grader specs with a message naming the field', async () => {
     const result = await call('spawn_agent', { prompt: 'x', graders: [{ type: 'regex' }] });
     expect(result.isError).toBe(true);
