@@ -13,10 +13,12 @@ export interface ParallelOptions {
   deadline?: number | undefined;
   parentRunId?: string | undefined;
   /** Called after each agent finishes, with all results so far (for progress and partial results). */
-  onAgentDone?: (index: number, result: AgentResult, done: number) => void;
+  onAgentDone?: (index: number, result: BatchResult, done: number) => void;
 }
 
-export type ParallelEntry = AgentResult & { index: number };
+/** An agent's result in a batch; trial_id is null for one that never started (batch cancelled, winner found, refused). */
+export type BatchResult = Omit<AgentResult, 'trial_id'> & { trial_id: string | null };
+export type ParallelEntry = BatchResult & { index: number };
 
 export interface ParallelOutcome {
   mode: ParallelMode;
@@ -27,7 +29,7 @@ export interface ParallelOutcome {
 }
 
 /** Grader score used to rank agents in best_score mode: the mean of graded scores. */
-function scoreOf(r: AgentResult): number {
+function scoreOf(r: BatchResult): number {
   const scores = r.graders.map((g) => g.score).filter((s): s is number => s !== null);
   return scores.length === 0 ? (r.passed ? 1 : 0) : scores.reduce((a, b) => a + b, 0) / scores.length;
 }
@@ -68,7 +70,7 @@ export async function runParallel(
     const result = batch.signal.aborted
       ? cancelledResult(spec)
       : await service.spawn(spec, { ...ctx, signal: batch.signal, parentRunId: opts.parentRunId }).catch(
-          (err: unknown): AgentResult => errorResult(spec, err),
+          (err: unknown): BatchResult => errorResult(spec, err),
         );
     results[index] = { index, ...result };
     done += 1;
@@ -111,9 +113,9 @@ export async function runParallel(
   };
 }
 
-function emptyResult(spec: AgentSpec, status: AgentResult['status'], error: { code: string; message: string }): AgentResult {
+function emptyResult(spec: AgentSpec, status: AgentResult['status'], error: { code: string; message: string }): BatchResult {
   return {
-    trial_id: '',
+    trial_id: null,
     status,
     passed: false,
     text: null,
@@ -131,12 +133,12 @@ function emptyResult(spec: AgentSpec, status: AgentResult['status'], error: { co
   };
 }
 
-function cancelledResult(spec: AgentSpec): AgentResult {
+function cancelledResult(spec: AgentSpec): BatchResult {
   return emptyResult(spec, 'cancelled', { code: 'cancelled', message: 'Not started: the batch was cancelled or already had its winner.' });
 }
 
 /** An agent whose input or configuration was refused before it ran (e.g. a bad grader spec). */
-function errorResult(spec: AgentSpec, err: unknown): AgentResult {
+function errorResult(spec: AgentSpec, err: unknown): BatchResult {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'internal';
   return emptyResult(spec, 'errored', { code, message: err instanceof Error ? err.message : String(err) });
 }

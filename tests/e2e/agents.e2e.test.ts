@@ -212,6 +212,19 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     expect(emulator.requests).toHaveLength(0);
   });
 
+  it('spawn_parallel_agents checks every agent before running any', async () => {
+    for (const background of [false, true]) {
+      const result = await call('spawn_parallel_agents', {
+        agents: [{ prompt: 'fine' }, { prompt: 'also fine' }, { prompt: 'bad', graders: [{ type: 'regex', pattern: '(?<=a)b' }] }],
+        background,
+      });
+      expect(result.isError).toBe(true);
+      expect((result.content[0] as { text: string }).text).toMatch(/^invalid_input: agents\.2: graders\.0\.pattern: .*RE2/);
+    }
+    expect(emulator.requests).toHaveLength(0);
+    expect((await ok('trials_list', {})).total).toBe(0);
+  });
+
   it('a provider outage opens the breaker and is reported, then auto routes around it', async () => {
     emulator.setDefault((req) => (req.model === 'gemini-2.5-flash-lite' ? serverError(503) : { kind: 'ok', text: `from ${req.model}` }));
     const first = await call('spawn_agent', { prompt: 'hi', model: 'gemini-2.5-flash-lite' });

@@ -1,10 +1,10 @@
-import type { AgentResult } from '../../agents/spawnSchema.js';
+import type { BatchResult } from '../../agents/parallel.js';
 import { formatUsd as usd } from '../../cost/money.js';
 
 export { usd };
 
 /** One line about an agent's run, for the human-readable text of a result. */
-export function agentHeadline(r: AgentResult): string {
+export function agentHeadline(r: BatchResult): string {
   const graders = r.graders.map((g) => `${g.type} ${g.status === 'could_not_grade' ? '?' : g.pass ? '✓' : '✗'}`).join(', ');
   return [
     r.status,
@@ -13,7 +13,7 @@ export function agentHeadline(r: AgentResult): string {
     `${(r.latency_ms / 1000).toFixed(1)} s`,
     graders ? `graders: ${graders}` : '',
     r.escalated ? 'escalated' : '',
-    `trial ${r.trial_id}`,
+    r.trial_id ? `trial ${r.trial_id}` : 'no trial',
   ]
     .filter(Boolean)
     .join(' · ');

@@ -6,6 +6,7 @@ import { agentResultSchema, agentSpecSchema } from '../../agents/spawnSchema.js'
 import { listAs } from '../listing.js';
 import { defineTool, type ToolContext } from '../types.js';
 import type { AppServices } from '../../app.js';
+import { AppError } from '../../errors.js';
 import { agentHeadline, usd } from './format.js';
 
 const inputSchema = z.object({
@@ -23,7 +24,7 @@ export const parallelOutcomeSchema = z.object({
   /** Every agent's trial carries it as parent_run_id (trials_list parent_run_id=...). */
   batch_id: z.string(),
   mode: z.enum(['all', 'first_success', 'best_score']),
-  results: z.array(agentResultSchema.extend({ index: z.number().int() })),
+  results: z.array(agentResultSchema.extend({ index: z.number().int(), trial_id: z.string().nullable() })),
   winner_index: z.number().int().nullable(),
   totals: z.object({
     agents: z.number().int(),
@@ -97,6 +98,15 @@ export const spawnParallelAgents = defineTool({
   outputSchema: z.object({ outcome: parallelOutcomeSchema.optional(), run_id: z.string().optional() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, services, ctx) {
+    // Every agent is checked before any runs: a bad spec in agent 7 must not leave 0-6 paid for.
+    for (const [i, spec] of args.agents.entries()) {
+      try {
+        await services.agents.prepare(spec, ctx);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        throw new AppError(err.code, `agents.${i}: ${err.message}`, { retryable: err.retryable, details: { ...err.details, agent_index: i } });
+      }
+    }
     if (args.background) {
       const runId = services.runs.start('spawn_parallel_agents', (signal, reportPartial, id) =>
         run(args, services, { ...ctx, wantsProgress: false }, signal, id, reportPartial),

@@ -163,6 +163,8 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(outcome.winner_index).toBe(1);
     expect(outcome.results.map((r) => r.status)).toEqual(['cancelled', 'passed', 'cancelled', 'cancelled']);
+    // Agent 3 never started: it has no trial; the ones cut off in flight have theirs.
+    expect(outcome.results.map((r) => r.trial_id === null)).toEqual([false, false, false, true]);
   });
 
   it('best_score picks the passing agent with the best grader score', async () => {
