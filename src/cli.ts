@@ -1,9 +1,11 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { CONFIG_FILE_NAME, withConfigFile, type LayeredEnv } from './configFile.js';
 import { createLogger, type LogRecord } from './logger.js';
 import { createServer } from './server.js';
+import { BoundedLines, MAX_MESSAGE_BYTES, requestIdFrom } from './stdinLines.js';
 import { ALL_TOOLS, selectTools } from './tools/registry.js';
 import { VERSION } from './version.js';
 
@@ -175,7 +177,15 @@ async function startStdioServer({ config, layered }: LoadedConfig): Promise<numb
   process.stdin.on('end', () => void shutdown('stdin closed'));
   process.stdin.on('close', () => void shutdown('stdin closed'));
 
-  const transport = new StdioServerTransport();
+  // A message over the limit is refused alone, with an error to its request id; the connection stays up.
+  const lines = new BoundedLines(MAX_MESSAGE_BYTES, (ends, bytes) => {
+    logger.warn('refused an oversized message on stdin', { bytes, limit: MAX_MESSAGE_BYTES });
+    const id = requestIdFrom(ends);
+    const message = `Request too large: ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB per message. Send less per call (split a batch).`;
+    if (id !== undefined) transport.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidRequest, message } }).catch(() => {});
+  });
+  process.stdin.pipe(lines);
+  const transport = new StdioServerTransport(lines, process.stdout, { maxBufferSize: MAX_MESSAGE_BYTES + 1 });
   // A malformed line on stdin is reported by the transport, not fatal: log it and carry on.
   transport.onerror = (err) => logger.warn('ignored unreadable input on stdin', { error: err.message });
   await server.connect(transport);

@@ -27,6 +27,25 @@ describe('the stdio server process', () => {
     expect(server.transport.stderr).toMatch(/ignored unreadable input/);
   });
 
+  it('refuses a message over the size limit on its own, answering its id, and keeps serving', async () => {
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir() });
+    try {
+      const huge = server.client.callTool({ name: 'tasks_add', arguments: { title: 'x', description: 'y'.repeat(33 * 1024 * 1024) } }).catch((e: Error) => e);
+      expect(String(await huge)).toMatch(/Request too large: \d+ bytes; the limit is 32 MiB/);
+      const added = await server.client.callTool({ name: 'tasks_add', arguments: { title: 'after the big one' } });
+      expect(added.isError).toBeFalsy();
+      const { structuredContent } = await server.client.callTool({ name: 'tasks_list', arguments: {} });
+      expect((structuredContent as { tasks: Array<{ title: string }> }).tasks.map((t) => t.title)).toEqual(['after the big one']);
+      // The batch cap keeps every valid spawn_parallel_agents call under that limit.
+      const batch = await server.client.callTool({ name: 'spawn_parallel_agents', arguments: { agents: Array.from({ length: 5 }, () => ({ prompt: 'p'.repeat(900_000) })) } });
+      expect(batch.isError).toBe(true);
+      expect(JSON.stringify(batch.content)).toMatch(/agents: prompts and system texts together must be at most 4,000,000 characters/);
+      expect(server.transport.stderr).toMatch(/refused an oversized message/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('exits cleanly on SIGTERM and on stdin close', async () => {
     const server = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir() });
     await server.client.listTools();

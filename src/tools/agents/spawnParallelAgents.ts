@@ -9,11 +9,17 @@ import type { AppServices } from '../../app.js';
 import { AppError } from '../../errors.js';
 import { agentHeadline, usd } from './format.js';
 
+const MAX_BATCH_CHARS = 4_000_000;
+
 const inputSchema = z.object({
   agents: z
     .array(listAs(agentSpecSchema, { type: 'object', description: 'spawn_agent arguments (no background)', required: ['prompt'] }))
     .min(1)
-    .max(100),
+    .max(100)
+    // Keeps every valid batch inside one stdin message (MAX_MESSAGE_BYTES, even fully escaped).
+    .refine((agents) => agents.reduce((n, a) => n + a.prompt.length + (a.system?.length ?? 0), 0) <= MAX_BATCH_CHARS, {
+      message: `prompts and system texts together must be at most ${MAX_BATCH_CHARS.toLocaleString('en-US')} characters; split the batch`,
+    }),
   max_concurrency: z.number().int().min(1).max(50).optional(),
   mode: z.enum(['all', 'first_success', 'best_score']).default('all'),
   timeout_ms: z.number().int().min(1_000).max(3_600_000).optional().describe('For the whole batch'),
