@@ -212,6 +212,24 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     expect(emulator.requests).toHaveLength(0);
   });
 
+  it('a misspelt grader parameter is an error naming it, not a silent default', async () => {
+    for (const [grader, key] of [
+      [{ type: 'relevance', treshold: 0.99 }, 'treshold'],
+      [{ type: 'regex', pattern: '^a', flag: 'i' }, 'flag'],
+      [{ type: 'length', min: 1, maxx: 5 }, 'maxx'],
+      [{ type: 'contains', values: ['a'], case_sensitve: true }, 'case_sensitve'],
+      [{ type: 'non_empty', requred: false }, 'requred'],
+    ] as const) {
+      const result = await call('spawn_agent', { prompt: 'x', graders: [grader] });
+      expect(result.isError, key).toBe(true);
+      expect((result.content[0] as { text: string }).text).toMatch(new RegExp(`graders\\.0.*${key}`));
+    }
+    const period = await call('cost_summary', { period: { from: '2026-01-01', to: '2026-01-31', form: 'x' } });
+    expect(period.isError).toBe(true);
+    expect((period.content[0] as { text: string }).text).toMatch(/form/);
+    expect(emulator.requests).toHaveLength(0);
+  });
+
   it('spawn_parallel_agents checks every agent before running any', async () => {
     for (const background of [false, true]) {
       const result = await call('spawn_parallel_agents', {

@@ -13,27 +13,28 @@ export const DEFAULT_JUDGE_THRESHOLD = 0.7;
 export const MAX_GRADERS = 20;
 
 /**
- * Grader specs as accepted by spawn_agent. The JSON Schema of this union is shown to the host
- * model on every turn, so descriptions stay short and shared fields are declared once.
+ * Grader specs as accepted by spawn_agent. Strict: a misspelt parameter ("treshold") is an
+ * error naming it, never a silent default. tools/list shows graders in short ({type, ...}, see
+ * spawnSchema.ts); this union checks them in full, and its messages are what a caller reads.
  */
 const common = {
   required: z.boolean().default(true),
   weight: z.number().positive().max(100).default(1),
 };
 
-export const simpleGraderSpecSchema = z.object({
+export const simpleGraderSpecSchema = z.strictObject({
   type: z.enum(['non_empty', 'json_valid']),
   ...common,
 });
 
-export const jsonSchemaGraderSpecSchema = z.object({
+export const jsonSchemaGraderSpecSchema = z.strictObject({
   type: z.literal('json_schema'),
   schema: z.record(z.string(), z.unknown()).describe('JSON Schema the output must match'),
   ...common,
 });
 
 export const regexGraderSpecSchema = z
-  .object({
+  .strictObject({
     type: z.literal('regex'),
     pattern: z.string().min(1).max(1000).describe('JavaScript regex; passes on a match'),
     flags: z.string().max(4).optional().describe('Any of i, m, s, u'),
@@ -45,7 +46,7 @@ export const regexGraderSpecSchema = z
   });
 
 export const lengthGraderSpecSchema = z
-  .object({
+  .strictObject({
     type: z.literal('length'),
     unit: z.enum(['chars', 'words', 'lines']).default('chars'),
     min: z.number().int().min(0).max(100_000_000).optional(),
@@ -60,7 +61,7 @@ export const lengthGraderSpecSchema = z
     }
   });
 
-export const containsGraderSpecSchema = z.object({
+export const containsGraderSpecSchema = z.strictObject({
   type: z.enum(['contains', 'not_contains']),
   values: z.array(z.string().min(1).max(1000)).min(1).max(50),
   mode: z.enum(['all', 'any']).default('all').describe('all: every value; any: at least one'),
@@ -68,7 +69,7 @@ export const containsGraderSpecSchema = z.object({
   ...common,
 });
 
-export const modelGraderSpecSchema = z.object({
+export const modelGraderSpecSchema = z.strictObject({
   type: z.enum(MODEL_GRADER_TYPES).describe('LLM judge'),
   threshold: z.number().min(0).max(1).default(DEFAULT_JUDGE_THRESHOLD).describe('Pass when judge score >= this'),
   model: z.string().min(1).max(100).optional().describe('Judge model override'),

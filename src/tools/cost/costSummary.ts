@@ -14,7 +14,7 @@ export const costSummary = defineTool({
   set: 'core',
   inputSchema: z.object({
     period: z
-      .union([z.enum(['today', 'month', 'all']), listAs(z.object({ from: bound, to: bound }), { type: 'object', description: '{from, to}: ISO dates, to inclusive' })])
+      .union([z.enum(['today', 'month', 'all']), listAs(z.strictObject({ from: bound, to: bound }), { type: 'object', description: '{from, to}: ISO dates, to inclusive' })])
       .default('today'),
     group_by: z.enum(['provider', 'model', 'day', 'task', 'tag']).default('provider'),
   }),

@@ -49,9 +49,10 @@ describe('parseGraderSpecs', () => {
     expect(schemas.size).toBe(1);
   });
 
-  it('keeps the JSON Schema shown to the host model compact', () => {
+  it('keeps the full JSON Schema compact, should a client ever be shown it', () => {
+    // tools/list shows graders in short (spawnSchema.ts); strict objects add additionalProperties.
     const text = JSON.stringify(z.toJSONSchema(graderSpecsSchema, { io: 'input' }));
-    expect(text.length).toBeLessThan(2800);
+    expect(text.length).toBeLessThan(3000);
   });
 });
 
