@@ -66,6 +66,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   cost.releaseStale();
   const healing = new HealingService({ config, clock, logger: logger.child('healing'), events, ...(deps.sleep && { sleep: deps.sleep }) });
   const trials = new TrialStore(db, clock);
+  const interrupted = trials.recoverInterrupted();
+  if (interrupted > 0) logger.warn(`marked ${interrupted} trial(s) left running by a stopped server as errored`);
   const providers = new ProviderRegistry(config, logger, deps.providers);
   // OpenTelemetry and Langfuse load only when tracing is configured (start-up time).
   const tracer = config.langfuse

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db, Migration } from '../db/database.js';
 import { CancelledError, errorMessage, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { processIsAlive } from '../processAlive.js';
 
 export const runMigrations: Migration[] = [
   {
@@ -54,15 +55,6 @@ interface RunRow {
 const INTERRUPTED_BY_SHUTDOWN =
   'The server shut down while this run was in progress; agents still running then were cancelled (see result).';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 interface UnrecordedEnd {
   status: RunStatus;
   result: unknown;
@@ -94,7 +86,7 @@ export class BackgroundRuns {
     const mark = this.db.prepare(`UPDATE background_runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`);
     let count = 0;
     for (const row of rows) {
-      if (row.owner_instance !== this.instance && (row.owner_pid === process.pid || !isAlive(row.owner_pid))) {
+      if (row.owner_instance !== this.instance && (row.owner_pid === process.pid || !processIsAlive(row.owner_pid))) {
         mark.run(this.iso(), 'The server restarted while this run was in progress; its results up to then are in partial.', row.id);
         count += 1;
       }

@@ -5,6 +5,7 @@ import type { Db, Migration } from '../db/database.js';
 import { BudgetExceededError, InvalidInputError, NotFoundError, errorMessage } from '../errors.js';
 import type { BudgetThresholdEvent, EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
+import { processIsAlive } from '../processAlive.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/types.js';
 import { ALL_MODELS, BudgetStore, budgetMigrations, toBudget, type Budget, type BudgetRow, type ReservationRow } from './budgetStore.js';
 import { CALL_STATUSES, LedgerStore, ledgerMigrations, type CallStatus, type GroupBy, type LedgerEntry, type TimeRange } from './ledgerStore.js';
@@ -683,13 +684,7 @@ export class CostService {
 
   private ownerAlive(r: ReservationRow): boolean {
     if (r.owner_pid === process.pid) return r.owner_instance === this.instanceId || r.owner_instance === PROCESS_INSTANCE_ID;
-    try {
-      process.kill(r.owner_pid, 0);
-      return true;
-    } catch (err) {
-      // EPERM: the process exists but belongs to someone else.
-      return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-    }
+    return processIsAlive(r.owner_pid);
   }
 
   private status(row: BudgetRow, now: number): BudgetStatus {

@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Statement } from 'better-sqlite3';
 import { cachedPrepare, type Db, type Migration } from '../db/database.js';
 import { AppError, InvalidInputError, NotFoundError } from '../errors.js';
+import { processIsAlive } from '../processAlive.js';
 import type { GraderResult } from './graders/types.js';
 
 /**
@@ -185,6 +186,14 @@ export const trialMigrations: Migration[] = [
       CREATE INDEX trials_parent ON trials (parent_run_id) WHERE parent_run_id IS NOT NULL;
     `,
   },
+  {
+    // Which server process runs a trial, so one cut off by a crash is not left running forever.
+    id: 'trials/002-owner',
+    sql: `
+      ALTER TABLE trials ADD COLUMN owner_pid INTEGER;
+      ALTER TABLE trials ADD COLUMN owner_instance TEXT;
+    `,
+  },
 ];
 
 interface TrialRow {
@@ -279,6 +288,8 @@ function toTrial(row: TrialRow): Trial {
 /** Persists trials. Every status change is checked against the lifecycle inside one IMMEDIATE transaction. */
 export class TrialStore {
   private readonly newId: () => string;
+  /** This store's identity among server processes sharing the database (see recoverInterrupted). */
+  private readonly instance = randomUUID();
 
   private readonly sql: (text: string) => Statement;
 
@@ -291,14 +302,38 @@ export class TrialStore {
     this.sql = cachedPrepare(db);
   }
 
+  /**
+   * At start-up: trials left created or running by a server process that is gone (a crash, a
+   * kill) end as errored, so no trial stays running forever. Returns how many.
+   */
+  recoverInterrupted(): number {
+    const rows = this.sql(`SELECT id, owner_pid, owner_instance FROM trials WHERE status IN ('created', 'running')`).all() as Array<{
+      id: string;
+      owner_pid: number | null;
+      owner_instance: string | null;
+    }>;
+    const ms = this.clock.now();
+    let count = 0;
+    for (const row of rows) {
+      const gone =
+        row.owner_pid === null || (row.owner_instance !== this.instance && (row.owner_pid === process.pid || !processIsAlive(row.owner_pid)));
+      if (!gone) continue;
+      count += this.sql(
+        `UPDATE trials SET status = 'errored', error_code = 'interrupted', error_message = ?, updated_at_ms = ?, updated_at = ?
+         WHERE id = ? AND status IN ('created', 'running')`,
+      ).run('The server stopped while this trial was running (crash or kill); it never finished.', ms, new Date(ms).toISOString(), row.id).changes;
+    }
+    return count;
+  }
+
   create(input: NewTrial): Trial {
     const id = input.id ?? this.newId();
     const ms = this.clock.now();
     const iso = new Date(ms).toISOString();
     this.sql(
         `INSERT INTO trials (id, status, prompt, processed_prompt, system, response_schema, provider, model, model_reason,
-           task_id, tags, parent_run_id, created_at_ms, created_at, updated_at_ms, updated_at)
-         VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           task_id, tags, parent_run_id, created_at_ms, created_at, updated_at_ms, updated_at, owner_pid, owner_instance)
+         VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
@@ -316,6 +351,8 @@ export class TrialStore {
         iso,
         ms,
         iso,
+        process.pid,
+        this.instance,
       );
     return this.get(id);
   }

@@ -189,6 +189,9 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     const after = await ok('agent_result', { run_id: started.run_id });
     expect(after.status).toBe('interrupted');
     expect(after.error).toMatch(/restarted/);
+    // Its trial is not left running forever either.
+    const { trials } = await ok('trials_list', {});
+    expect(trials.map((t: Structured) => [t.status, t.error_code])).toEqual([['errored', 'interrupted']]);
   });
 
   it('a graceful shutdown reports a background run it cut off as interrupted, keeping what finished', async () => {

@@ -229,3 +229,29 @@ describe('TrialStore.list filters', () => {
     expect(store.get(seen[0]!).prompt).toBe('day 1');
   });
 });
+
+describe('recovery at start-up', () => {
+  it('ends trials left running by a server that is gone, and only those', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const crashed = trialIn('running');
+    const crashedEarly = trialIn('created');
+    const otherLiveServer = trialIn('running');
+    const finished = trialIn('passed');
+    db.prepare('UPDATE trials SET owner_pid = ?, owner_instance = ? WHERE id IN (?, ?)').run(deadPid, 'gone', crashed.id, crashedEarly.id);
+    db.prepare('UPDATE trials SET owner_pid = ?, owner_instance = ? WHERE id = ?').run(process.ppid, 'another', otherLiveServer.id);
+
+    // The current store's own trials are in flight, not interrupted.
+    expect(store.recoverInterrupted()).toBe(2);
+    for (const id of [crashed.id, crashedEarly.id]) {
+      expect(store.get(id)).toMatchObject({ status: 'errored', error_code: 'interrupted', error_message: expect.stringMatching(/server stopped/) });
+    }
+    expect(store.get(otherLiveServer.id).status).toBe('running');
+    expect(store.get(finished.id).status).toBe('passed');
+
+    // A restarted server in this same process (a new store) takes over what its predecessor left.
+    const mine = trialIn('running');
+    expect(new TrialStore(db, clock).recoverInterrupted()).toBe(1);
+    expect(store.get(mine.id).status).toBe('errored');
+  });
+});
