@@ -63,8 +63,15 @@ export class CancelledError extends AppError {
 }
 
 export class TimeoutError extends AppError {
-  constructor(message: string) {
-    super('timeout', message, { retryable: true });
+  /**
+   * True when the caller's own time limit stopped the call (timeout_ms): not a sign of an
+   * unhealthy provider, so it neither counts toward the breaker nor is retried.
+   */
+  readonly callerLimit: boolean;
+
+  constructor(message: string, opts: { callerLimit?: boolean } = {}) {
+    super('timeout', message, { retryable: !opts.callerLimit });
+    this.callerLimit = opts.callerLimit ?? false;
   }
 }
 

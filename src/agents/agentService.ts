@@ -103,6 +103,8 @@ export class AgentService {
     const { graders, provider } = await this.prepare(spec, ctx);
     const { clock, trials, config, atomic } = this.deps;
     const started = clock.now();
+    // timeout_ms bounds the whole call: every attempt, retry wait, escalation and judge.
+    const deadline = spec.timeout_ms === undefined ? undefined : started + spec.timeout_ms;
     const tags = spec.tags ?? [];
     const trial = { id: newTrialId() };
     const newTrial = {
@@ -169,7 +171,7 @@ export class AgentService {
       let next: ModelChoice | undefined;
       for (;;) {
         choice = next ?? this.chooseModel(spec, provider, undefined, risk);
-        const call = await this.callModel(provider, choice, spec, trial.id, ctx, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
+        const call = await this.callModel(provider, choice, spec, trial.id, ctx, deadline, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
         totalCost += call.costUsd;
         inputTokens += call.result.usage.inputTokens;
         outputTokens += call.result.usage.outputTokens;
@@ -179,7 +181,7 @@ export class AgentService {
           graders,
           text,
           { prompt: spec.prompt, system: spec.system, responseSchema: spec.response_schema, schemas: this.schemas },
-          await this.judgeDeps(trial.id, spec, ctx, (usd) => (totalCost += usd)),
+          await this.judgeDeps(trial.id, spec, ctx, deadline, (usd) => (totalCost += usd)),
         );
         for (const r of grading.results) if (r.score !== null) trace.score(r.type, r.score, r.reason);
         const top = this.tiersFor(spec).length - 1;
@@ -279,6 +281,7 @@ export class AgentService {
     spec: AgentSpec,
     trialId: string,
     ctx: RunContext,
+    deadline: number | undefined,
     trace: SpawnTrace,
     reserve: (request: ReserveRequest) => { id: string },
     onRequest: () => void,
@@ -302,7 +305,8 @@ export class AgentService {
       {
         booking: { trialId, taskId: spec.task_id ?? null, tags: spec.tags ?? [] },
         signal: ctx.signal,
-        timeoutMs: spec.timeout_ms ?? config.agents.callTimeoutMs,
+        timeoutMs: config.agents.callTimeoutMs,
+        deadline,
         promptTokens: this.promptTokens(spec),
         reserve,
         onRequest,
@@ -336,13 +340,14 @@ export class AgentService {
   }
 
   /** Judges run on Gemini when it is configured, else on the agent's own provider; guarded like the agent. */
-  private async judgeDeps(trialId: string, spec: AgentSpec, ctx: RunContext, addCost: (usd: number) => void) {
+  private async judgeDeps(trialId: string, spec: AgentSpec, ctx: RunContext, deadline: number | undefined, addCost: (usd: number) => void) {
     const { config, providers, cost } = this.deps;
     const inner = await providers.get(providers.isConfigured('google_gemini') ? 'google_gemini' : (spec.provider as ProviderId), ctx);
     const provider = new GuardedProvider(inner, this.deps, {
       booking: { trialId, taskId: spec.task_id ?? null, tags: [...(spec.tags ?? []), 'judge'] },
       signal: ctx.signal,
       timeoutMs: config.agents.callTimeoutMs,
+      deadline,
       maxOutputTokens: config.agents.defaultMaxOutputTokens,
     });
     return {

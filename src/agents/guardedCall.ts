@@ -112,7 +112,7 @@ export class GuardedProvider implements Provider {
   constructor(
     private readonly inner: Provider,
     private readonly deps: GuardDeps,
-    private readonly defaults: { booking: Booking; signal: AbortSignal; timeoutMs: number; maxOutputTokens: number },
+    private readonly defaults: { booking: Booking; signal: AbortSignal; timeoutMs: number; deadline?: number | undefined; maxOutputTokens: number },
   ) {
     this.id = inner.id;
   }
@@ -127,6 +127,7 @@ export class GuardedProvider implements Provider {
         booking: this.defaults.booking,
         signal: signal ?? this.defaults.signal,
         timeoutMs: this.defaults.timeoutMs,
+        deadline: this.defaults.deadline,
         promptTokens: estimateTokens(`${request.system ?? ''}\n${request.prompt}${request.responseSchema ? JSON.stringify(request.responseSchema) : ''}`) + 16,
       },
     );

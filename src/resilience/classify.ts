@@ -31,7 +31,12 @@ export function classifyFailure(err: unknown): FailureClass {
     // the provider answered, so neither a retry nor a breaker failure.
     return NEUTRAL;
   }
-  if (err instanceof TimeoutError) return { retry: true, countsAsFailure: true, cancelled: false, dailyQuota: undefined };
+  if (err instanceof TimeoutError) {
+    // A caller's short deadline on a healthy but slow model must not open the breaker for everyone.
+    return err.callerLimit
+      ? { retry: false, countsAsFailure: false, cancelled: false, dailyQuota: undefined }
+      : { retry: true, countsAsFailure: true, cancelled: false, dailyQuota: undefined };
+  }
   // Our own policy errors (budget, invalid input…) raised inside an attempt: not provider health.
   if (err instanceof AppError) return NEUTRAL;
   // A raw error (TypeError, bug, unknown library failure): a failure, never retried.

@@ -471,11 +471,11 @@ export class HealingService {
     else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     const timer = setTimeout(() => {
       controller.abort(
-        new TimeoutError(
-          cappedByDeadline
-            ? `Attempt ${attemptNumber} to ${this.name(target)} was stopped at the call's deadline after ${timeoutMs} ms.`
-            : `Attempt ${attemptNumber} to ${this.name(target)} timed out after ${timeoutMs} ms.`,
-        ),
+        cappedByDeadline
+          ? new TimeoutError(`Attempt ${attemptNumber} to ${this.name(target)} was stopped at the call's deadline after ${timeoutMs} ms.`, {
+              callerLimit: true,
+            })
+          : new TimeoutError(`Attempt ${attemptNumber} to ${this.name(target)} timed out after ${timeoutMs} ms.`),
       );
     }, Math.max(0, timeoutMs));
     try {

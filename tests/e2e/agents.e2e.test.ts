@@ -215,6 +215,22 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     expect(emulator.requests).toHaveLength(0);
   });
 
+  it('timeout_ms bounds the whole call, is not retried, and does not count against the model', async () => {
+    emulator.setDefault({ kind: 'ok', text: 'slow but fine', delayMs: 2_500 });
+    const startedAt = Date.now();
+    const result = await call('spawn_agent', { prompt: 'hi', model: 'gemini-2.5-flash', timeout_ms: 1_000 });
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    expect(result.isError).toBe(true);
+    expect((result.content[0] as { text: string }).text).toMatch(/timeout: .*stopped at the call's deadline/);
+    expect(emulator.requests).toHaveLength(1);
+    const status = await ok('healing_status', {});
+    const flash = status.breakers.find((b: Structured) => b.model === 'gemini-2.5-flash');
+    expect(flash?.state ?? 'closed').toBe('closed');
+    expect(flash?.total_failures ?? 0).toBe(0);
+    // The next caller, with time to wait, is served by the same model.
+    expect((await ok('spawn_agent', { prompt: 'hi', model: 'gemini-2.5-flash' })).result.text).toBe('slow but fine');
+  });
+
   it('a misspelt grader parameter is an error naming it, not a silent default', async () => {
     for (const [grader, key] of [
       [{ type: 'relevance', treshold: 0.99 }, 'treshold'],
