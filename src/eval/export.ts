@@ -33,6 +33,11 @@ export interface ExportOptions {
   includeIncomplete?: boolean | undefined;
   /** With a path: fail (InvalidInputError) instead of replacing an existing file. */
   noClobber?: boolean | undefined;
+  /**
+   * With noClobber, for a name the user did not choose: when it is taken, write to the first free
+   * `name-2.jsonl`, `name-3.jsonl`… instead of failing (two default exports in one second).
+   */
+  numberIfTaken?: boolean | undefined;
 }
 
 export interface ExportResult {
@@ -220,25 +225,44 @@ export async function exportTrials(store: TrialStore, opts: ExportOptions, out: 
     stream.end();
     await once(stream, 'finish');
     await new Promise<void>((resolve, reject) => stream.close((err) => (err ? reject(err) : resolve())));
+    let written = target;
     if (opts.noClobber) {
-      // link() refuses to replace an existing file, atomically.
-      try {
-        fs.linkSync(temp, target);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new InvalidInputError(`${path.basename(target)} already exists in ${path.dirname(target)}; choose another file name.`);
-        }
-        throw err;
-      }
+      written = linkUnclaimed(temp, target, opts.numberIfTaken ?? false);
       fs.rmSync(temp, { force: true });
     } else {
       fs.renameSync(temp, target);
     }
-    return { count, path: target };
+    return { count, path: written };
   } catch (err) {
     stream.destroy();
     fs.rmSync(temp, { force: true });
     throw err;
+  }
+}
+
+/** How many numbered names (`-2` … `-1000`) are tried before giving up. */
+const MAX_NUMBERED = 1000;
+
+/**
+ * Links `temp` to `target`, or with `numbered` to the first free `stem-2.ext`, `stem-3.ext`…;
+ * link() refuses to replace an existing file, atomically, so two exports racing for one name
+ * cannot both get it. Returns the path written.
+ */
+function linkUnclaimed(temp: string, target: string, numbered: boolean): string {
+  const ext = path.extname(target);
+  const stem = target.slice(0, target.length - ext.length);
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? target : `${stem}-${n}${ext}`;
+    try {
+      fs.linkSync(temp, candidate);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!numbered) throw new InvalidInputError(`${path.basename(target)} already exists in ${path.dirname(target)}; choose another file name.`);
+      if (n >= MAX_NUMBERED) {
+        throw new InvalidInputError(`${path.basename(target)} and ${MAX_NUMBERED - 1} numbered variants already exist in ${path.dirname(target)}; choose a file name.`);
+      }
+    }
   }
 }
 

@@ -117,6 +117,16 @@ describe('exporting trials: the export CLI and trials_export', () => {
     expect(fs.readFileSync(written.path, 'utf8')).toBe(text);
   });
 
+  it('trials_export without a file name: two exports in the same second both succeed, to different files', async () => {
+    const [a, b] = await Promise.all([ok('trials_export', {}), ok('trials_export', {})]);
+    expect(a.path).not.toBe(b.path);
+    for (const written of [a, b]) {
+      expect(path.dirname(written.path)).toBe(path.join(home, 'exports'));
+      expect(path.basename(written.path)).toMatch(/^trials-records-\d{8}T\d{6}Z(-\d+)?\.jsonl$/);
+      expect(parseJsonl(fs.readFileSync(written.path, 'utf8'))).toHaveLength(3);
+    }
+  });
+
   it('the CLI exports records to --out while the server is running (WAL), then chat to stdout after it stopped', async () => {
     const out = path.join(makeTempDir(), 'records.jsonl');
     const live = await runCli(['export', '--format', 'records', '--out', out], { TASK_ORCHESTRATOR_HOME: home });

@@ -25,7 +25,7 @@ export const trialsExport = defineTool({
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" or "-" only')
       .optional()
-      .describe('Under exports/; never overwrites'),
+      .describe('Under exports/; never overwrites. Default: trials-<format>-<UTC time>.jsonl, numbered -2, -3… if taken'),
     inline: z.boolean().default(false).describe(`Return the JSONL instead (max ${INLINE_MAX_RECORDS} records)`),
   }),
   outputSchema: z.object({
@@ -44,6 +44,8 @@ export const trialsExport = defineTool({
       limit: args.limit,
       includeIncomplete: args.include_incomplete,
       noClobber: true,
+      // A name the user chose is refused when taken; our own default just moves to the next number.
+      numberIfTaken: args.file_name === undefined,
     };
     if (args.inline) {
       const wanted = Math.min(args.limit ?? INLINE_MAX_RECORDS, INLINE_MAX_RECORDS);
@@ -70,11 +72,11 @@ export const trialsExport = defineTool({
     const stamp = new Date(clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const name = args.file_name ?? `trials-${args.format}-${stamp}.jsonl`;
     const target = path.join(config.dataDir, 'exports', name.endsWith('.jsonl') ? name : `${name}.jsonl`);
-    const { count } = await exportTrials(trials, opts, target);
+    const { count, path: written = target } = await exportTrials(trials, opts, target);
     const why = args.inline ? ' (too large to return inline)' : '';
     return {
-      structured: { count, path: target, truncated: false },
-      text: `Wrote ${count} ${args.format} lines to ${target}${why}.`,
+      structured: { count, path: written, truncated: false },
+      text: `Wrote ${count} ${args.format} lines to ${written}${why}.`,
     };
   },
 });

@@ -100,6 +100,33 @@ describe('trials tools', () => {
     expect(structured.count).toBe(3);
   });
 
+  it('two default exports at the same instant both succeed, to different files', async () => {
+    // The clock does not move between the calls: the same second, even the same millisecond.
+    const first = await call(trialsExport, {});
+    const second = await call(trialsExport, {});
+    expect(first.structured.path).toBe(path.join(dir, 'exports', 'trials-records-20260115T120300Z.jsonl'));
+    expect(second.structured.path).not.toBe(first.structured.path);
+    expect(second.structured.path).toBe(path.join(dir, 'exports', 'trials-records-20260115T120300Z-2.jsonl'));
+    expect(second.text).toContain(second.structured.path as string);
+    for (const { structured } of [first, second]) {
+      expect(structured.count).toBe(3);
+      expect(fs.readFileSync(structured.path as string, 'utf8').trim().split('\n')).toHaveLength(3);
+    }
+  });
+
+  it('two inline exports too large to return fall back to two different files', async () => {
+    const t = store.create({ prompt: 'big' });
+    store.markRunning(t.id);
+    store.complete(t.id, { output: 'y'.repeat(300_000), model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0, latencyMs: 1 });
+    const first = await call(trialsExport, { inline: true });
+    const second = await call(trialsExport, { inline: true });
+    expect(second.structured.path).not.toBe(first.structured.path);
+    for (const { structured } of [first, second]) {
+      expect(structured.count).toBe(4);
+      expect(fs.readFileSync(structured.path as string, 'utf8').trim().split('\n')).toHaveLength(4);
+    }
+  });
+
   it('trials_export rejects a path instead of a file name', () => {
     expect(() => trialsExport.inputSchema.parse({ file_name: '../../etc/passwd' })).toThrow();
     expect(() => trialsExport.inputSchema.parse({ file_name: '/tmp/x.jsonl' })).toThrow();
