@@ -77,6 +77,8 @@ export async function guardedGenerate(
         signal: opts.signal,
         timeoutMs: opts.timeoutMs,
         deadline: opts.deadline,
+        // A timed-out or failed sampling request may still be on a person's screen: never ask again.
+        retry: provider.mayPromptAPerson !== true,
         onAttemptFailed: ({ attempt, error }) => {
           const status = error instanceof CancelledError || opts.signal.aborted ? 'cancelled' : 'error';
           const billed = error instanceof ProviderError ? error.billedUsage : undefined;

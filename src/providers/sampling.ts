@@ -9,12 +9,20 @@ export function estimateTokens(text: string): number {
 }
 
 /**
+ * The code clients answer when their user declines a sampling request: the MCP spec's example
+ * error is -1 "User rejected sampling request" (outside the JSON-RPC reserved range on purpose).
+ */
+export const USER_REJECTED_CODE = -1;
+
+/**
  * Asks the host's own model through `sampling/createMessage`. Only exists for a request whose
  * client declared the sampling capability. `model` is passed as a preference hint; the host
  * chooses.
  */
 export class SamplingProvider implements Provider {
   readonly id = 'mcp_sampling' as const;
+  // Hosts show each request to their user to approve: every retry would be one more prompt.
+  readonly mayPromptAPerson = true;
 
   constructor(
     private readonly createMessage: NonNullable<ToolContext['createMessage']>,
@@ -46,19 +54,31 @@ export class SamplingProvider implements Provider {
       };
     } catch (err) {
       if (signal.aborted) throw new CancelledError();
-      // A JSON-RPC error from the host is its (or its user's) decision: asking again would re-prompt
-      // a person who said no, so it is a non-retryable 403 the breaker ignores. A timeout or a
-      // dropped connection is transient and retried.
-      const code = err instanceof McpError ? err.code : undefined;
-      const transient = code === undefined || code === ErrorCode.RequestTimeout || code === ErrorCode.ConnectionClosed;
-      throw new ProviderError({
-        provider: this.id,
-        model: req.model,
-        kind: code === ErrorCode.RequestTimeout ? 'timeout' : 'http',
-        status: transient ? 502 : 403,
-        message: `${transient ? 'The MCP host could not sample a message' : 'The MCP host declined to sample a message'}: ${err instanceof Error ? err.message : String(err)}`,
-        cause: err,
-      });
+      throw samplingFailure(err, this.id, req.model);
     }
   }
+}
+
+/**
+ * Names what went wrong with a sampling request. Only the user's own "no" is a 403 the breaker
+ * ignores; a failing handler, a timeout or a closed connection say the host is unwell. None of
+ * them is retried (see mayPromptAPerson), so the kinds here only steer the breaker and the words.
+ */
+function samplingFailure(err: unknown, provider: string, model: string): ProviderError {
+  const base = { provider, model, cause: err };
+  if (!(err instanceof McpError)) {
+    return new ProviderError({ ...base, kind: 'http', status: 502, message: `The MCP host could not sample a message: ${err instanceof Error ? err.message : String(err)}` });
+  }
+  // McpError prefixes "MCP error <code>: "; the host's own words read better without it.
+  const said = err.message.replace(/^MCP error -?\d+: /, '');
+  if (err.code === USER_REJECTED_CODE) {
+    return new ProviderError({ ...base, kind: 'http', status: 403, message: `The MCP host declined to sample a message: ${said}` });
+  }
+  if (err.code === ErrorCode.RequestTimeout) {
+    return new ProviderError({ ...base, kind: 'timeout', message: `The MCP host did not answer the sampling request in time: ${said}` });
+  }
+  if (err.code === ErrorCode.ConnectionClosed) {
+    return new ProviderError({ ...base, kind: 'network', message: `The connection to the MCP host closed before it answered the sampling request: ${said}` });
+  }
+  return new ProviderError({ ...base, kind: 'http', status: 502, message: `The host's sampling handler failed: ${said} (${err.code})` });
 }

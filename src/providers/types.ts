@@ -37,6 +37,11 @@ export interface GenerateResult {
 export interface Provider {
   readonly id: ProviderId;
   /**
+   * True when a request may be put to a person to approve (MCP sampling). Such a request is made
+   * once and never retried, whatever the failure: a retry would be another prompt.
+   */
+  readonly mayPromptAPerson?: boolean;
+  /**
    * One request. Failures are thrown as `ProviderError` (src/errors.ts) with kind, HTTP status,
    * the provider's retry delay and quota facts, so the resilience layer can classify them.
    */

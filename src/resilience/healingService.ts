@@ -52,6 +52,11 @@ export interface ResilientCallOptions {
   timeoutMs?: number | undefined;
   /** Epoch ms (injected clock) the whole call must finish by, retries included. */
   deadline?: number | undefined;
+  /**
+   * false: one attempt only, whatever the failure, and its own error is the answer (a request a
+   * person must approve is never asked twice). Default true.
+   */
+  retry?: boolean | undefined;
   /** Called before each backoff wait. `attempt` is the attempt that just failed. */
   onRetry?: ((info: { attempt: number; delayMs: number; error: Error }) => void) | undefined;
   /** Called for every attempt that ran and failed (one provider request each), e.g. for the cost ledger. */
@@ -252,7 +257,7 @@ export class HealingService {
         else this.recordNeutral(entry, cls.cancelled, probe);
         opts.onAttemptFailed?.({ attempt: attemptNumber, error: err });
         if (cls.dailyQuota) throw new AbortError(this.quotaError(entry, attempts, err));
-        if (!cls.retry) throw new AbortError(err);
+        if (!cls.retry || opts.retry === false) throw new AbortError(err);
         lastRetryable = err;
         throw err;
       }

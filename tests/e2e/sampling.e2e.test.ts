@@ -19,6 +19,8 @@ type SamplingParams = CreateMessageRequest['params'];
 describe('provider mcp_sampling over stdio (client declares sampling)', () => {
   let server: StartedServer;
   const received: SamplingParams[] = [];
+  /** How many sampling requests the server withdrew (notifications/cancelled: the host can drop its prompt). */
+  let withdrawn = 0;
   /** What the "host model" does next; the default answers every request. */
   let answer: (params: SamplingParams) => CreateMessageResult | Promise<CreateMessageResult>;
   const defaultAnswer = (params: SamplingParams): CreateMessageResult => {
@@ -49,8 +51,9 @@ describe('provider mcp_sampling over stdio (client declares sampling)', () => {
       { sampling: true },
     );
     // Registered after connect: the Client only checks that it declared the sampling capability.
-    server.client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    server.client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
       received.push(request.params);
+      extra.signal.addEventListener('abort', () => withdrawn++, { once: true });
       return answer(request.params);
     });
   });
@@ -60,6 +63,7 @@ describe('provider mcp_sampling over stdio (client declares sampling)', () => {
 
   const reset = () => {
     received.length = 0;
+    withdrawn = 0;
     answer = defaultAnswer;
   };
 
@@ -130,6 +134,7 @@ describe('provider mcp_sampling over stdio (client declares sampling)', () => {
     const result = await call({ prompt: 'Please sample this.', provider: 'mcp_sampling', model: 'claude-haiku' });
     expect(result.isError).toBe(true);
     const text = (result.content[0] as { text: string }).text;
+    expect(text).toMatch(/declined/);
     expect(text).toMatch(/User rejected sampling request/);
     expect(text).not.toMatch(/\n\s+at /);
     // A human's "no" is not a transient failure: re-prompting them with backoff is wrong.
@@ -139,6 +144,33 @@ describe('provider mcp_sampling over stdio (client declares sampling)', () => {
     const next = await ok({ prompt: 'Try again.', provider: 'mcp_sampling', model: 'claude-haiku' });
     expect(next.text).toBe('host says: Try again.');
     expect(received).toHaveLength(2);
+  });
+
+  it('a host slow to answer (a person still deciding) is asked once: the timeout is not retried', async () => {
+    reset();
+    // Answers after the agent's 1 s timeout, as a person who has not clicked "approve" yet would.
+    answer = (params) => new Promise((resolve) => setTimeout(() => resolve(defaultAnswer(params)), 1_500));
+    const result = await call({ prompt: 'Approve me, slowly.', provider: 'mcp_sampling', model: 'slow-host', timeout_ms: 1_000 });
+    // One approval prompt per call, never six; and the host was told the request is withdrawn.
+    expect(received).toHaveLength(1);
+    expect(withdrawn).toBe(1);
+    expect(result.isError).toBe(true);
+    expect((result.content[0] as { text: string }).text).toMatch(/^timeout: /);
+  });
+
+  it('a host whose sampling handler fails is reported as failing, with its message, not as declining, and is asked once', async () => {
+    reset();
+    answer = () => {
+      // The SDK answers a handler's plain Error as JSON-RPC -32603 with its message.
+      throw new Error('boom');
+    };
+    const result = await call({ prompt: 'Please sample this.', provider: 'mcp_sampling', model: 'failing-host' });
+    expect(result.isError).toBe(true);
+    const text = (result.content[0] as { text: string }).text;
+    expect(text).toMatch(/the host's sampling handler failed: boom \(-32603\)/i);
+    expect(text).not.toMatch(/declined/);
+    expect(text).not.toMatch(/\n\s+at /);
+    expect(received).toHaveLength(1);
   });
 });
 

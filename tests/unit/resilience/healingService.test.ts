@@ -244,6 +244,21 @@ describe('retries', () => {
   });
 });
 
+describe('retry: false (a request a person must approve)', () => {
+  it('makes one attempt on a timeout, a 503 or a network error, and answers its own error', async () => {
+    const h = harness();
+    const timedOut = await rejection(h.run([() => new Promise<string>(() => {})], { timeoutMs: 20, retry: false }));
+    expect(timedOut).toBeInstanceOf(TimeoutError);
+    expect(timedOut.message).toBe(`Attempt 1 to ${PROVIDER}/${MODEL} timed out after 20 ms.`);
+    expect(await rejection(h.run([httpError(503), 'ok'], { retry: false }))).toMatchObject({ status: 503 });
+    expect(await rejection(h.run([kindError('network'), 'ok'], { retry: false }))).toMatchObject({ kind: 'network' });
+    expect(h.calls).toBe(3);
+    expect(h.sleeps).toEqual([]);
+    expect(names(h)).not.toContain('retry.attempt');
+    expect(names(h)).not.toContain('retry.gave_up');
+  });
+});
+
 describe('per-attempt timeout', () => {
   it('aborts the attempt’s signal with a TimeoutError at timeoutMs and retries', async () => {
     const h = harness();
