@@ -40,14 +40,21 @@ export class ZonedCalendar {
       hour: 'numeric',
       minute: 'numeric',
       second: 'numeric',
+      // Years are numbered by era: ISO year 0000 is "1 BC", -0001 is "2 BC". Without the era a
+      // date in year 0 reads as year 1, and every offset and day computed from it is a year off.
+      era: 'short',
     });
   }
 
+  /** Local wall time at an instant, with ISO (astronomical) years: 0 for 1 BC, -1 for 2 BC. */
   private parts(ms: number): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
     const out = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
+    let beforeChrist = false;
     for (const p of this.fmt.formatToParts(ms)) {
-      if (p.type in out) out[p.type as keyof typeof out] = Number(p.value);
+      if (p.type === 'era') beforeChrist = p.value === 'BC';
+      else if (p.type in out) out[p.type as keyof typeof out] = Number(p.value);
     }
+    if (beforeChrist) out.year = 1 - out.year;
     return out;
   }
 

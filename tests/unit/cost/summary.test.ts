@@ -89,6 +89,19 @@ describe('cost summary', () => {
     expect(() => h.service.summary({ period: { from: 'yesterday', to: '2026-11-01' } })).toThrow(/ISO date/);
   });
 
+  it.each([
+    ['UTC', '0000-01-01', '0000-01-01T00:00:00.000Z', '0000-01-02T00:00:00.000Z'],
+    ['UTC', '0000-02-29', '0000-02-29T00:00:00.000Z', '0000-03-01T00:00:00.000Z'],
+    ['UTC', '0000-12-31', '0000-12-31T00:00:00.000Z', '0001-01-01T00:00:00.000Z'],
+    // Berlin kept local mean time, +0:53:28, until 1893.
+    ['Europe/Berlin', '0000-01-01', '-000001-12-31T23:06:32.000Z', '0000-01-01T23:06:32.000Z'],
+  ])('a range of one day in year 0000 covers that day only (%s, %s)', (zone, date, from, to) => {
+    h = makeHarness({ timeZone: zone });
+    const s = h.service.summary({ period: { from: date, to: date }, groupBy: 'day' });
+    expect(s.period).toEqual({ name: 'range', from, to, time_zone: zone });
+    expect(s.totals.calls).toBe(0);
+  });
+
   it('lists the dearest recent calls first and shows budgets with spend', () => {
     seed();
     h.service.setBudget({ provider: 'google_gemini', dailyLimitUsd: 5, monthlyLimitUsd: 50 });
