@@ -10,6 +10,7 @@ import {
   parseProtoDuration,
   parseRetryAfter,
   raceAbort,
+  readTokenCounts,
   shortText,
 } from './providerHttp.js';
 import type { FinishReason, GenerateRequest, GenerateResult, Provider } from './types.js';
@@ -179,15 +180,25 @@ export class GeminiProvider implements Provider {
     const blockReason = response.promptFeedback?.blockReason;
     const finishReason: FinishReason = blockReason ? 'safety' : mapGeminiFinishReason(candidate?.finishReason);
     const usage = response.usageMetadata;
+    // The SDK passes usageMetadata through as the server sent it, typed or not.
+    const { counts, unreadable } = readTokenCounts({
+      promptTokenCount: usage?.promptTokenCount,
+      candidatesTokenCount: usage?.candidatesTokenCount,
+      thoughtsTokenCount: usage?.thoughtsTokenCount,
+    });
+    if (unreadable.length > 0) {
+      this.logger.warn('gemini reported token counts that are not counts; booked as 0', { model, fields: unreadable, usageMetadata: usage });
+    }
+    const modelVersion: unknown = response.modelVersion;
     const result: GenerateResult = {
       text,
       finishReason,
       usage: {
-        inputTokens: usage?.promptTokenCount ?? 0,
+        inputTokens: counts.promptTokenCount,
         // Thinking tokens are billed as output.
-        outputTokens: (usage?.candidatesTokenCount ?? 0) + (usage?.thoughtsTokenCount ?? 0),
+        outputTokens: counts.candidatesTokenCount + counts.thoughtsTokenCount,
       },
-      model: response.modelVersion ?? model,
+      model: typeof modelVersion === 'string' && modelVersion.trim() !== '' ? modelVersion : model,
     };
     // No text is a legitimate answer only when the model says why (blocked, cut off by the limit).
     if (textParts.length === 0 && (finishReason === 'stop' || finishReason === 'other')) {

@@ -3,7 +3,7 @@ import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatComple
 import { systemClock, type Clock } from '../clock.js';
 import { ProviderError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { abortKind, followSignal, networkCode, noTimeoutDispatcher, parseRetryAfter, raceAbort, shortText } from './providerHttp.js';
+import { abortKind, followSignal, networkCode, noTimeoutDispatcher, parseRetryAfter, raceAbort, readTokenCounts, shortText } from './providerHttp.js';
 import type { FinishReason, GenerateRequest, GenerateResult, Provider } from './types.js';
 
 export interface OpenAICompatibleProviderOptions {
@@ -106,10 +106,18 @@ export class OpenAICompatibleProvider implements Provider {
     let finishReason = mapOpenAIFinishReason(choice.finish_reason);
     if (typeof message?.refusal === 'string' && message.refusal !== '') finishReason = 'safety';
     const text = typeof message?.content === 'string' ? message.content : undefined;
+    // Local servers spell usage in many ways (strings, fractions); it is read, never trusted.
+    const { counts, unreadable } = readTokenCounts({
+      prompt_tokens: completion.usage?.prompt_tokens,
+      completion_tokens: completion.usage?.completion_tokens,
+    });
+    if (unreadable.length > 0) {
+      this.logger.warn('openai-compatible server reported token counts that are not counts; booked as 0', { model, fields: unreadable, usage: completion.usage });
+    }
     const usage = {
-      inputTokens: completion.usage?.prompt_tokens ?? 0,
+      inputTokens: counts.prompt_tokens,
       // completion_tokens already includes reasoning tokens on servers that report them.
-      outputTokens: completion.usage?.completion_tokens ?? 0,
+      outputTokens: counts.completion_tokens,
     };
     if (text === undefined && (finishReason === 'stop' || finishReason === 'other')) {
       throw new ProviderError({

@@ -113,3 +113,24 @@ export function noTimeoutDispatcher(): UndiciDispatcherLike {
     },
   };
 }
+
+/**
+ * Token counts as a provider reported them, made safe to book: numeric strings are read and
+ * fractions rounded; a missing count is 0; anything else (negative, not a number, past 2^53) is
+ * 0 too and named in `unreadable`. Usage is untrusted input, and a billed answer must never fail
+ * because of how its usage was spelled (the ledger only takes whole counts >= 0).
+ */
+export function readTokenCounts<K extends string>(fields: Record<K, unknown>): { counts: Record<K, number>; unreadable: K[] } {
+  const counts = {} as Record<K, number>;
+  const unreadable: K[] = [];
+  for (const key of Object.keys(fields) as K[]) {
+    const value = fields[key];
+    const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (Number.isFinite(n) && n >= 0 && n <= Number.MAX_SAFE_INTEGER) counts[key] = Math.round(n);
+    else {
+      counts[key] = 0;
+      if (value !== undefined && value !== null) unreadable.push(key);
+    }
+  }
+  return { counts, unreadable };
+}

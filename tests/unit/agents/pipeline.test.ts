@@ -122,6 +122,23 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(app.services.trials.get(result.trial_id).cost_usd).toBeCloseTo(summary.totals.usd, 8);
   });
 
+  it('odd usage numbers from the provider still give a result and a booked call', async () => {
+    emulator.enqueue({
+      kind: 'raw',
+      body: {
+        candidates: [{ content: { role: 'model', parts: [{ text: 'hello' }] }, finishReason: 'STOP', index: 0 }],
+        usageMetadata: { promptTokenCount: '7', candidatesTokenCount: 2.6 },
+        modelVersion: 12,
+      },
+    });
+    const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash' }), ctx());
+    expect(result).toMatchObject({ status: 'passed', model: 'gemini-2.5-flash', input_tokens: 7, output_tokens: 3 });
+    const summary = app.services.cost.summary({ period: 'all' });
+    expect(summary.totals).toMatchObject({ calls: 1, input_tokens: 7, output_tokens: 3 });
+    expect(summary.totals.usd).toBeCloseTo(result.cost_usd, 10);
+    expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'passed', input_tokens: 7, output_tokens: 3 });
+  });
+
   it('a budget refusal is an errored trial with the refusal, and nothing is booked', async () => {
     app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 0.000001 });
     const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());

@@ -184,6 +184,37 @@ describe('GeminiProvider results', () => {
   });
 });
 
+describe('GeminiProvider usage as the provider reports it', () => {
+  const answer = (usageMetadata: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    kind: 'raw' as const,
+    body: { candidates: [{ content: { role: 'model', parts: [{ text: 'hi' }] }, finishReason: 'STOP' }], usageMetadata, ...extra },
+  });
+
+  it('rounds fractional token counts to whole tokens', async () => {
+    emulator.enqueue(answer({ promptTokenCount: 12.6, candidatesTokenCount: 3.2, thoughtsTokenCount: 1.1 }));
+    const result = await provider.generate({ model: MODEL, prompt: 'x' });
+    expect(result.usage).toEqual({ inputTokens: 13, outputTokens: 4 });
+  });
+
+  it('reads token counts sent as numeric strings', async () => {
+    emulator.enqueue(answer({ promptTokenCount: '7', candidatesTokenCount: ' 3 ', thoughtsTokenCount: '2.4' }));
+    const result = await provider.generate({ model: MODEL, prompt: 'x' });
+    expect(result.usage).toEqual({ inputTokens: 7, outputTokens: 5 });
+  });
+
+  it('treats negative or unreadable counts as unknown (0)', async () => {
+    emulator.enqueue(answer({ promptTokenCount: -5, candidatesTokenCount: 'lots', thoughtsTokenCount: { n: 1 } }));
+    const result = await provider.generate({ model: MODEL, prompt: 'x' });
+    expect(result.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+  });
+
+  it.each([[12], [''], [null], [{ name: 'm' }]])('reports the requested model when modelVersion is %j', async (modelVersion) => {
+    emulator.enqueue(answer({ promptTokenCount: 1, candidatesTokenCount: 1 }, { modelVersion }));
+    const result = await provider.generate({ model: MODEL, prompt: 'x' });
+    expect(result.model).toBe(MODEL);
+  });
+});
+
 describe('GeminiProvider errors', () => {
   it('429 with RetryInfo -> http 429, retryAfterMs 1000, retryable, no quota', async () => {
     emulator.enqueue(rateLimited(1));

@@ -119,6 +119,30 @@ describe('OpenAICompatibleProvider results', () => {
   });
 });
 
+describe('OpenAICompatibleProvider usage as the server reports it', () => {
+  const answer = (usage: Record<string, unknown>, model: unknown = MODEL) => ({
+    kind: 'raw' as const,
+    body: { id: 'x', object: 'chat.completion', model, choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage },
+  });
+
+  it('rounds fractional token counts and reads numeric strings', async () => {
+    emulator.enqueue(answer({ prompt_tokens: '7', completion_tokens: 2.6 }));
+    const result = await provider.generate({ model: MODEL, prompt: 'x' });
+    expect(result.usage).toEqual({ inputTokens: 7, outputTokens: 3 });
+  });
+
+  it('treats negative or unreadable counts as unknown (0)', async () => {
+    emulator.enqueue(answer({ prompt_tokens: -1, completion_tokens: 'many' }));
+    const result = await provider.generate({ model: MODEL, prompt: 'x' });
+    expect(result.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+  });
+
+  it('reports the requested model when the answer names none usable', async () => {
+    emulator.enqueue(answer({ prompt_tokens: 1, completion_tokens: 1 }, 12));
+    expect((await provider.generate({ model: MODEL, prompt: 'x' })).model).toBe(MODEL);
+  });
+});
+
 describe('OpenAICompatibleProvider errors', () => {
   it('429 with Retry-After seconds -> http 429, retryAfterMs, retryable', async () => {
     emulator.enqueue(openaiRateLimited(3));
