@@ -190,9 +190,11 @@ export class GeminiProvider implements Provider {
       this.logger.warn('gemini reported token counts that are not counts; booked as 0', { model, fields: unreadable, usageMetadata: usage });
     }
     const modelVersion: unknown = response.modelVersion;
+    const providerFinishReason = blockReason ?? candidate?.finishReason;
     const result: GenerateResult = {
       text,
       finishReason,
+      ...(typeof providerFinishReason === 'string' && { providerFinishReason }),
       usage: {
         inputTokens: counts.promptTokenCount,
         // Thinking tokens are billed as output.

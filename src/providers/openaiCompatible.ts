@@ -103,8 +103,8 @@ export class OpenAICompatibleProvider implements Provider {
     const choice = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
     if (!choice) throw malformed('the answer had no choices');
     const message = choice.message as (typeof choice.message & { refusal?: string | null }) | undefined;
-    let finishReason = mapOpenAIFinishReason(choice.finish_reason);
-    if (typeof message?.refusal === 'string' && message.refusal !== '') finishReason = 'safety';
+    const refused = typeof message?.refusal === 'string' && message.refusal !== '';
+    const finishReason = refused ? 'safety' : mapOpenAIFinishReason(choice.finish_reason);
     const text = typeof message?.content === 'string' ? message.content : undefined;
     // Local servers spell usage in many ways (strings, fractions); it is read, never trusted.
     const { counts, unreadable } = readTokenCounts({
@@ -128,9 +128,11 @@ export class OpenAICompatibleProvider implements Provider {
         billedUsage: usage, // reasoning models can spend tokens and answer nothing: that is billed
       });
     }
+    const providerFinishReason = refused ? 'refusal' : choice.finish_reason;
     return {
       text: text ?? '',
       finishReason,
+      ...(typeof providerFinishReason === 'string' && { providerFinishReason }),
       usage,
       model: typeof completion.model === 'string' && completion.model !== '' ? completion.model : model,
     };

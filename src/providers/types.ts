@@ -24,12 +24,15 @@ export interface TokenUsage {
   outputTokens: number;
 }
 
-export type FinishReason = 'stop' | 'length' | 'safety' | 'other';
+export const FINISH_REASONS = ['stop', 'length', 'safety', 'other'] as const;
+export type FinishReason = (typeof FINISH_REASONS)[number];
 
 export interface GenerateResult {
   text: string;
   usage: TokenUsage;
   finishReason: FinishReason;
+  /** The provider's own word for it (MAX_TOKENS, SAFETY, content_filter, ...), for messages. */
+  providerFinishReason?: string | undefined;
   /** The model that answered, as the provider reports it. */
   model: string;
 }

@@ -116,6 +116,7 @@ describe('GeminiProvider results', () => {
       text: 'Hello there',
       usage: { inputTokens: 12, outputTokens: 43 },
       finishReason: 'stop',
+      providerFinishReason: 'STOP',
       model: 'gemini-2.5-flash-001',
     });
   });
@@ -158,7 +159,7 @@ describe('GeminiProvider results', () => {
   it('reports a blocked prompt as safety', async () => {
     emulator.enqueue({ kind: 'raw', body: { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 9 } } });
     const result = await provider.generate({ model: MODEL, prompt: 'x' });
-    expect(result).toMatchObject({ text: '', finishReason: 'safety', usage: { inputTokens: 9, outputTokens: 0 } });
+    expect(result).toMatchObject({ text: '', finishReason: 'safety', providerFinishReason: 'SAFETY', usage: { inputTokens: 9, outputTokens: 0 } });
   });
 
   it('skips thought parts in the answer text', async () => {

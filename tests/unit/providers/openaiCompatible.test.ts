@@ -84,6 +84,7 @@ describe('OpenAICompatibleProvider results', () => {
       text: 'Hi!',
       usage: { inputTokens: 21, outputTokens: 4 },
       finishReason: 'stop',
+      providerFinishReason: 'stop',
       model: 'llama3.1:8b-instruct-q4',
     });
   });
