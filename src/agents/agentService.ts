@@ -10,13 +10,14 @@ import type { GraderResult } from '../eval/graders/types.js';
 import type { Logger } from '../logger.js';
 import { estimateTokens } from '../providers/sampling.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { GenerateResult, Provider, ProviderId } from '../providers/types.js';
+import type { FinishReason, GenerateResult, Provider, ProviderId } from '../providers/types.js';
 import type { HealingService } from '../resilience/healingService.js';
 import type { SpawnTrace, SpawnTracer } from '../tracing/spawnTracer.js';
 import type { ToolContext } from '../tools/types.js';
 import { GuardedProvider, guardedGenerate } from './guardedCall.js';
 import { remainingBudgetUsd, type CostPort, type ReserveRequest, type TrialPort } from './ports.js';
 import { newTrialId } from '../eval/trialStore.js';
+import { emptyAnswerReason } from './finishReason.js';
 import { selectModel, type ModelChoice } from './modelSelection.js';
 import type { AgentResult, AgentSpec } from './spawnSchema.js';
 
@@ -64,6 +65,8 @@ interface ResultFields {
   status: AgentResult['status'];
   text: string | null;
   json: unknown;
+  /** How the answer that is returned ended; absent when no answer came. */
+  finishReason?: FinishReason | undefined;
   model: string | null;
   choice: ModelChoice | undefined;
   escalated: boolean;
@@ -146,7 +149,7 @@ export class AgentService {
     let choice: ModelChoice | undefined;
     let escalated = false;
     /** Builds the result from the call's running totals, ends the trace and announces the trial. */
-    const conclude = (outcome: Pick<ResultFields, 'status' | 'text' | 'json' | 'model' | 'graders' | 'error'>): AgentResult => {
+    const conclude = (outcome: Pick<ResultFields, 'status' | 'text' | 'json' | 'finishReason' | 'model' | 'graders' | 'error'>): AgentResult => {
       const result = this.result(trial.id, spec, {
         ...outcome,
         choice,
@@ -199,10 +202,14 @@ export class AgentService {
         }
         const model = call.result.model || choice.model;
         const modelReason = choice.reason;
+        const { finishReason } = call.result;
+        // The graders can only see that the text is empty; the provider may have said why.
+        const why = !grading.passed && text.trim() === '' ? emptyAnswerReason(finishReason, call.result.providerFinishReason) : undefined;
         atomic(() => {
           trials.complete(trial.id, {
             output: text,
             ...(json?.ok && { parsedJson: json.value }),
+            finishReason,
             model,
             modelReason,
             inputTokens,
@@ -213,7 +220,15 @@ export class AgentService {
           });
           trials.grade(trial.id, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
         });
-        return conclude({ status: grading.passed ? 'passed' : 'failed', text, json: json?.ok ? json.value : undefined, model, graders: grading.results });
+        return conclude({
+          status: grading.passed ? 'passed' : 'failed',
+          text,
+          json: json?.ok ? json.value : undefined,
+          finishReason,
+          model,
+          graders: grading.results,
+          error: why === undefined ? undefined : { code: 'provider_error', message: why },
+        });
       }
     } catch (err) {
       const cancelled = err instanceof CancelledError || ctx.signal.aborted;
@@ -372,6 +387,7 @@ export class AgentService {
       passed: r.status === 'passed',
       text: r.text,
       ...(r.json !== undefined && { json: r.json }),
+      ...(r.finishReason !== undefined && { finish_reason: r.finishReason }),
       provider: spec.provider,
       model: r.model,
       model_reason: r.choice?.reason ?? 'no model was called',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CODE_GRADER_TYPES, MODEL_GRADER_TYPES } from '../eval/graders/specs.js';
-import { PROVIDER_IDS } from '../providers/types.js';
+import { FINISH_REASONS, PROVIDER_IDS } from '../providers/types.js';
 import { listAs } from '../tools/listing.js';
 
 /**
@@ -48,6 +48,7 @@ export const agentResultSchema = z.object({
   passed: z.boolean(),
   text: z.string().nullable(),
   json: z.unknown().optional(),
+  finish_reason: z.enum(FINISH_REASONS).optional(),
   provider: z.string(),
   model: z.string().nullable(),
   model_reason: z.string(),

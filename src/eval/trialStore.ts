@@ -37,6 +37,8 @@ export interface Trial {
   response_schema: Record<string, unknown> | null;
   output: string | null;
   parsed_json: unknown;
+  /** How the answer ended (stop, length, safety, other); null until one came. */
+  finish_reason: string | null;
   provider: string | null;
   model: string | null;
   model_reason: string | null;
@@ -88,6 +90,7 @@ export interface RunningUpdate {
 export interface CompletedUpdate {
   output: string;
   parsedJson?: unknown;
+  finishReason?: string | undefined;
   provider?: string | undefined;
   model: string;
   modelReason?: string | undefined;
@@ -194,6 +197,11 @@ export const trialMigrations: Migration[] = [
       ALTER TABLE trials ADD COLUMN owner_instance TEXT;
     `,
   },
+  {
+    // Nullable: trials from before it, and trials that never got an answer, have none.
+    id: 'trials/003-finish-reason',
+    sql: `ALTER TABLE trials ADD COLUMN finish_reason TEXT;`,
+  },
 ];
 
 interface TrialRow {
@@ -205,6 +213,7 @@ interface TrialRow {
   response_schema: string | null;
   output: string | null;
   parsed_json: string | null;
+  finish_reason: string | null;
   provider: string | null;
   model: string | null;
   model_reason: string | null;
@@ -371,6 +380,7 @@ export class TrialStore {
     return this.transition(id, 'completed', {
       output: update.output,
       parsed_json: update.parsedJson === undefined ? undefined : JSON.stringify(update.parsedJson),
+      finish_reason: update.finishReason,
       provider: update.provider,
       model: update.model,
       model_reason: update.modelReason,

@@ -112,6 +112,22 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     expect(text).not.toContain(API_KEY);
   });
 
+  it('says when an answer was truncated, and why an empty one failed', async () => {
+    emulator.enqueue({ kind: 'ok', text: 'The answer begins and th', finishReason: 'MAX_TOKENS' });
+    const cut = await call('spawn_agent', { prompt: 'Explain at length', model: 'gemini-2.5-flash', max_output_tokens: 8 });
+    expect(cut.isError).toBeFalsy();
+    expect((cut.structuredContent as Structured).result).toMatchObject({ status: 'passed', finish_reason: 'length' });
+    expect((cut.content[0] as { text: string }).text).toContain('truncated at max_output_tokens');
+    const trial = await call('trials_get', { id: (cut.structuredContent as Structured).result.trial_id });
+    expect(trial.structuredContent).toMatchObject({ finish_reason: 'length' });
+
+    emulator.enqueue({ kind: 'ok', text: 'fine' }, { kind: 'raw', body: { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 3 } } });
+    const batch = await call('spawn_parallel_agents', { agents: [{ prompt: 'a', model: 'gemini-2.5-flash' }, { prompt: 'b', model: 'gemini-2.5-flash' }], max_concurrency: 1 });
+    const { outcome } = batch.structuredContent as Structured;
+    expect(outcome.results[1]).toMatchObject({ status: 'failed', finish_reason: 'safety' });
+    expect((batch.content[0] as { text: string }).text).toMatch(/#1 .*blocked by the provider's safety filter \(SAFETY\)/);
+  });
+
   it('spawn_parallel_agents: input order, partial failures, concurrency cap, progress in order', async () => {
     emulator.setDefault((req) => {
       const prompt = promptOf(req);

@@ -1,4 +1,5 @@
 import type { BatchResult } from '../../agents/parallel.js';
+import { finishNote } from '../../agents/finishReason.js';
 import { formatUsd as usd } from '../../cost/money.js';
 
 export { usd };
@@ -9,6 +10,8 @@ export function agentHeadline(r: BatchResult): string {
   return [
     r.status,
     r.model ?? 'no model',
+    // A cut-off answer can still pass its graders: the caller must not mistake it for a whole one.
+    finishNote(r.finish_reason) ?? '',
     usd(r.cost_usd),
     `${(r.latency_ms / 1000).toFixed(1)} s`,
     graders ? `graders: ${graders}` : '',

@@ -30,7 +30,9 @@ export const spawnAgent = defineTool({
       if (result.status === 'errored' || result.status === 'cancelled') {
         throw new AppError((result.error?.code ?? 'internal') as never, `${result.error?.message ?? 'the agent failed'} (trial ${result.trial_id}, spent ${usd(result.cost_usd)})`);
       }
-      return { structured: { result }, text: `${agentHeadline(result)}\n\n${result.text ?? ''}` };
+      // A failed answer may carry why (a blocked prompt, a spent output budget): say it first.
+      const why = result.error ? `\n${result.error.message}` : '';
+      return { structured: { result }, text: `${agentHeadline(result)}${why}\n\n${result.text ?? ''}` };
     } finally {
       heartbeat?.stop();
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { boundText } from '../../eval/boundText.js';
 import { TRIAL_STATUSES } from '../../eval/trialStore.js';
+import { finishNote } from '../../agents/finishReason.js';
 import { graderResultSchema } from '../../agents/spawnSchema.js';
 import { defineTool } from '../types.js';
 
@@ -21,6 +22,7 @@ export const trialsGet = defineTool({
     output: z.string().nullable(),
     truncated: z.boolean(),
     parsed_json: z.unknown().optional(),
+    finish_reason: z.string().nullable(),
     provider: z.string().nullable(),
     model: z.string().nullable(),
     model_reason: z.string().nullable(),
@@ -55,6 +57,7 @@ export const trialsGet = defineTool({
       output: output?.text ?? null,
       truncated,
       ...(t.parsed_json !== null && !truncated && { parsed_json: t.parsed_json }),
+      finish_reason: t.finish_reason,
       provider: t.provider,
       model: t.model,
       model_reason: t.model_reason,
@@ -79,6 +82,8 @@ export const trialsGet = defineTool({
       `${t.id} [${t.status}] ${t.model ?? '(no model)'} — $${t.cost_usd.toFixed(4)}, ${t.latency_ms ?? '?'} ms, ${t.input_tokens}/${t.output_tokens} tokens`,
     ];
     if (t.error_code) lines.push(`error ${t.error_code}: ${t.error_message ?? ''}`);
+    const note = finishNote(t.finish_reason);
+    if (note) lines.push(`finish ${t.finish_reason}: ${note}`);
     for (const g of structured.grader_results ?? []) {
       lines.push(`- ${g.type}: ${g.status === 'graded' ? (g.pass ? 'pass' : 'FAIL') : 'could not grade'} — ${g.reason}`);
     }

@@ -139,10 +139,38 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'passed', input_tokens: 7, output_tokens: 3 });
   });
 
+  it('says how the answer ended: stop, or length when it was cut off at the token limit', async () => {
+    emulator.enqueue({ kind: 'ok', text: 'complete answer' }, { kind: 'ok', text: 'an answer cut o', finishReason: 'MAX_TOKENS' });
+    const whole = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash' }), ctx());
+    expect(whole).toMatchObject({ status: 'passed', finish_reason: 'stop' });
+    const cut = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash', max_output_tokens: 5 }), ctx());
+    expect(cut).toMatchObject({ status: 'passed', finish_reason: 'length', text: 'an answer cut o' });
+    expect(app.services.trials.get(cut.trial_id)).toMatchObject({ status: 'passed', finish_reason: 'length' });
+  });
+
+  it('a prompt the provider blocked fails with the reason, not only "Output is empty"', async () => {
+    emulator.enqueue({ kind: 'raw', body: { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 9 } } });
+    const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash' }), ctx());
+    expect(result).toMatchObject({ status: 'failed', finish_reason: 'safety' });
+    expect(result.error?.message).toMatch(/blocked by the provider's safety filter \(SAFETY\)/);
+    expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'failed', finish_reason: 'safety' });
+  });
+
+  it('thinking that used the whole output budget fails with the reason', async () => {
+    emulator.enqueue({
+      kind: 'raw',
+      body: { candidates: [{ content: { role: 'model' }, finishReason: 'MAX_TOKENS' }], usageMetadata: { promptTokenCount: 5, thoughtsTokenCount: 64 } },
+    });
+    const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-flash', max_output_tokens: 64 }), ctx());
+    expect(result).toMatchObject({ status: 'failed', finish_reason: 'length', output_tokens: 64 });
+    expect(result.error?.message).toMatch(/output budget was used up before any text \(MAX_TOKENS\)/);
+  });
+
   it('a budget refusal is an errored trial with the refusal, and nothing is booked', async () => {
     app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 0.000001 });
     const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());
     expect(result).toMatchObject({ status: 'errored', attempts: 0, error: { code: 'budget_exceeded' } });
+    expect(result).not.toHaveProperty('finish_reason');
     expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'errored', error_code: 'budget_exceeded' });
     expect(emulator.requests).toHaveLength(0);
   });

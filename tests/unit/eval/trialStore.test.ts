@@ -153,10 +153,28 @@ describe('TrialStore lifecycle', () => {
     const port: TrialPort = store;
     const { id } = port.create({ id: 'tr_given_id', prompt: 'p', system: null, responseSchema: null, provider: 'google_gemini', taskId: null, tags: [], parentRunId: null });
     port.markRunning(id);
-    port.complete(id, { output: 'o', model: 'm', modelReason: 'r', inputTokens: 1, outputTokens: 1, costUsd: 0, latencyMs: 1, attempts: 3 });
+    port.complete(id, { output: 'o', finishReason: 'stop', model: 'm', modelReason: 'r', inputTokens: 1, outputTokens: 1, costUsd: 0, latencyMs: 1, attempts: 3 });
     port.grade(id, [passResult], false);
     expect(id).toBe('tr_given_id');
-    expect(store.get(id)).toMatchObject({ status: 'failed', attempts: 3, model_reason: 'r' });
+    expect(store.get(id)).toMatchObject({ status: 'failed', attempts: 3, model_reason: 'r', finish_reason: 'stop' });
+  });
+
+  it('stores how the answer ended', () => {
+    const t = store.create({ prompt: 'p' });
+    store.markRunning(t.id);
+    expect(store.get(t.id).finish_reason).toBeNull();
+    store.complete(t.id, { ...completed, finishReason: 'length' });
+    expect(store.get(t.id)).toMatchObject({ status: 'completed', finish_reason: 'length' });
+  });
+
+  it('adds finish_reason to a database made before it existed, keeping its trials', () => {
+    db.close();
+    const file = path.join(dir, 'old.db');
+    const old = openDatabase(file, { migrations: trialMigrations.filter((m) => m.id === 'trials/001-create') });
+    const oldTrial = new TrialStore(old, clock).create({ prompt: 'from before' });
+    old.close();
+    db = openDatabase(file, { migrations: trialMigrations });
+    expect(new TrialStore(db, clock).get(oldTrial.id)).toMatchObject({ prompt: 'from before', finish_reason: null });
   });
 
   it('keeps trials across reopening the database', () => {

@@ -80,6 +80,17 @@ describe('trials tools', () => {
     expect(text).toContain('- non_empty: pass — ok');
   });
 
+  it('trials_get says when an answer was cut off at the token limit', async () => {
+    clock.advance(60_000);
+    const t = store.create({ prompt: 'long question' });
+    store.markRunning(t.id);
+    store.complete(t.id, { output: 'cut o', model: 'gemini-2.5-flash', inputTokens: 5, outputTokens: 2, costUsd: 0, latencyMs: 5, finishReason: 'length' });
+    store.grade(t.id, [], true);
+    const { structured, text } = await call(trialsGet, { id: t.id });
+    expect(structured.finish_reason).toBe('length');
+    expect(text).toContain('truncated at max_output_tokens');
+  });
+
   it('trials_get names an unknown id', async () => {
     await expect(call(trialsGet, { id: 'tr_missing' })).rejects.toThrow('No trial with id tr_missing');
   });
