@@ -167,14 +167,18 @@ describe('TrialStore lifecycle', () => {
     expect(store.get(t.id)).toMatchObject({ status: 'completed', finish_reason: 'length' });
   });
 
-  it('adds finish_reason to a database made before it existed, keeping its trials', () => {
+  it('adds later columns to a database made before them, keeping its trials', () => {
     db.close();
     const file = path.join(dir, 'old.db');
     const old = openDatabase(file, { migrations: trialMigrations.filter((m) => m.id === 'trials/001-create') });
-    const oldTrial = new TrialStore(old, clock).create({ prompt: 'from before' });
+    // Written as the first release wrote it: only the columns it had.
+    old.prepare(
+      `INSERT INTO trials (id, status, prompt, tags, created_at_ms, created_at, updated_at_ms, updated_at)
+       VALUES ('tr_old', 'passed', 'from before', '[]', 0, '1970-01-01T00:00:00.000Z', 0, '1970-01-01T00:00:00.000Z')`,
+    ).run();
     old.close();
     db = openDatabase(file, { migrations: trialMigrations });
-    expect(new TrialStore(db, clock).get(oldTrial.id)).toMatchObject({ prompt: 'from before', finish_reason: null });
+    expect(new TrialStore(db, clock).get('tr_old')).toMatchObject({ prompt: 'from before', status: 'passed', finish_reason: null });
   });
 
   it('keeps trials across reopening the database', () => {
