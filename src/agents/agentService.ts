@@ -15,7 +15,7 @@ import type { HealingService } from '../resilience/healingService.js';
 import type { SpawnTrace, SpawnTracer } from '../tracing/spawnTracer.js';
 import type { ToolContext } from '../tools/types.js';
 import { GuardedProvider, guardedGenerate } from './guardedCall.js';
-import { remainingBudgetUsd, type CostPort, type ReserveRequest, type TrialPort } from './ports.js';
+import type { CostPort, ReserveRequest, TrialPort } from './ports.js';
 import { newTrialId } from '../eval/trialStore.js';
 import { emptyAnswerReason } from './finishReason.js';
 import { selectModel, type ModelChoice } from './modelSelection.js';
@@ -59,6 +59,15 @@ interface ModelCall {
   result: GenerateResult;
   costUsd: number;
   attempts: number;
+}
+
+/** A graded answer from one model. */
+interface Answer {
+  call: ModelCall;
+  text: string;
+  json: ReturnType<typeof parseJsonOutput> | undefined;
+  grading: Awaited<ReturnType<typeof gradeOutput>>;
+  choice: ModelChoice;
 }
 
 interface ResultFields {
@@ -171,10 +180,54 @@ export class AgentService {
         if (verdict?.failureRisk) risk = verdict.failureRisk;
       }
       const canEscalate = spec.escalate ?? spec.model === 'auto';
+      /** Stores the answer on the trial and builds the result from it. */
+      const finishWith = (answer: Answer): AgentResult => {
+        choice = answer.choice;
+        const { call, text, json, grading } = answer;
+        const model = call.result.model || choice.model;
+        const { finishReason } = call.result;
+        // The graders can only see that the text is empty; the provider may have said why.
+        const why = !grading.passed && text.trim() === '' ? emptyAnswerReason(finishReason, call.result.providerFinishReason) : undefined;
+        atomic(() => {
+          trials.complete(trial.id, {
+            output: text,
+            ...(json?.ok && { parsedJson: json.value }),
+            finishReason,
+            model,
+            modelReason: choice!.reason,
+            inputTokens,
+            outputTokens,
+            costUsd: totalCost,
+            latencyMs: clock.now() - started,
+            attempts,
+          });
+          trials.grade(trial.id, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
+        });
+        return conclude({
+          status: grading.passed ? 'passed' : 'failed',
+          text,
+          json: json?.ok ? json.value : undefined,
+          finishReason,
+          model,
+          graders: grading.results,
+          error: why === undefined ? undefined : { code: 'provider_error', message: why },
+        });
+      };
       let next: ModelChoice | undefined;
+      /** The answer an escalation would replace: paid for, so it stands if the escalation call fails. */
+      let kept: Answer | undefined;
       for (;;) {
         choice = next ?? this.chooseModel(spec, provider, undefined, risk);
-        const call = await this.callModel(provider, choice, spec, trial.id, ctx, deadline, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
+        let call: ModelCall;
+        try {
+          call = await this.callModel(provider, choice, spec, trial.id, ctx, deadline, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
+        } catch (err) {
+          if (kept === undefined || err instanceof CancelledError || ctx.signal.aborted) throw err;
+          const code = err instanceof AppError ? err.code : 'internal';
+          this.deps.logger.info(`escalation to ${choice.model} failed (${code}); keeping the answer from ${kept.choice.model}`, { trialId: trial.id });
+          escalated = false;
+          return finishWith({ ...kept, choice: { ...kept.choice, reason: `${kept.choice.reason}; escalation to ${choice.model} failed (${code})` } });
+        }
         totalCost += call.costUsd;
         inputTokens += call.result.usage.inputTokens;
         outputTokens += call.result.usage.outputTokens;
@@ -195,40 +248,13 @@ export class AgentService {
           if (up.tier > choice.tier) {
             escalated = true;
             next = up;
+            kept = { call, text, json, grading, choice };
             this.deps.logger.info(`graders failed on ${choice.model}; escalating once to ${up.model}`, { trialId: trial.id });
             continue;
           }
           this.deps.logger.info(`graders failed on ${choice.model}; not escalating: ${up.reason}`, { trialId: trial.id });
         }
-        const model = call.result.model || choice.model;
-        const modelReason = choice.reason;
-        const { finishReason } = call.result;
-        // The graders can only see that the text is empty; the provider may have said why.
-        const why = !grading.passed && text.trim() === '' ? emptyAnswerReason(finishReason, call.result.providerFinishReason) : undefined;
-        atomic(() => {
-          trials.complete(trial.id, {
-            output: text,
-            ...(json?.ok && { parsedJson: json.value }),
-            finishReason,
-            model,
-            modelReason,
-            inputTokens,
-            outputTokens,
-            costUsd: totalCost,
-            latencyMs: clock.now() - started,
-            attempts,
-          });
-          trials.grade(trial.id, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
-        });
-        return conclude({
-          status: grading.passed ? 'passed' : 'failed',
-          text,
-          json: json?.ok ? json.value : undefined,
-          finishReason,
-          model,
-          graders: grading.results,
-          error: why === undefined ? undefined : { code: 'provider_error', message: why },
-        });
+        return finishWith({ call, text, json, grading, choice });
       }
     } catch (err) {
       const cancelled = err instanceof CancelledError || ctx.signal.aborted;
@@ -283,7 +309,7 @@ export class AgentService {
       tiers,
       isAvailable: (model) => this.deps.healing.isAvailable(provider.id, model),
       maxCostUsd: (model) => this.deps.cost.estimateMaxCostUsd(provider.id, model, promptTokens, maxOut),
-      remainingBudgetUsd: remainingBudgetUsd(this.deps.cost, provider.id),
+      remainingBudgetUsd: (model) => this.deps.cost.remainingUsd(provider.id, model),
       failureRisk: risk,
       minTier,
     });

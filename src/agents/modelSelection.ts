@@ -17,8 +17,8 @@ export interface SelectionSignals {
   isAvailable(model: string): boolean;
   /** The most this call may cost on a model, in USD. */
   maxCostUsd(model: string): number;
-  /** USD left under the tightest applicable budget; undefined when no budget is set. */
-  remainingBudgetUsd: number | undefined;
+  /** USD left for a call to this model under the tightest budget that applies to it (provider-wide or its own); undefined when none does. */
+  remainingBudgetUsd(model: string): number | undefined;
   /** Predicted probability (0..1) that the call fails on a model; undefined without a predictor. */
   failureRisk?: ((model: string) => number | undefined) | undefined;
   /** Start no lower than this tier (escalation). */
@@ -73,11 +73,11 @@ export function selectModel(s: SelectionSignals): ModelChoice {
     reasons.push(`predicted failure risk ${(risk * 100).toFixed(0)}% → ${s.tiers[tier]}`);
   }
 
-  if (s.remainingBudgetUsd !== undefined && s.maxCostUsd(s.tiers[tier]!) > s.remainingBudgetUsd) {
+  if (!fits(s, tier)) {
     let cheaper = tier;
-    while (cheaper > 0 && s.maxCostUsd(s.tiers[cheaper]!) > s.remainingBudgetUsd) cheaper -= 1;
+    while (cheaper > 0 && !fits(s, cheaper)) cheaper -= 1;
     if (cheaper !== tier) {
-      reasons.push(`budget left $${s.remainingBudgetUsd.toFixed(4)} → ${s.tiers[cheaper]}`);
+      reasons.push(`budget left for ${s.tiers[tier]} $${s.remainingBudgetUsd(s.tiers[tier]!)!.toFixed(4)} → ${s.tiers[cheaper]}`);
       tier = cheaper;
     }
   }
@@ -95,10 +95,16 @@ export function selectModel(s: SelectionSignals): ModelChoice {
   return { model: s.tiers[tier]!, tier, kind, reason: reasons.join('; ') };
 }
 
+/** Whether the budgets that apply to this tier's model can pay for the call at its most. */
+function fits(s: SelectionSignals, tier: number): boolean {
+  const model = s.tiers[tier]!;
+  const left = s.remainingBudgetUsd(model);
+  return left === undefined || s.maxCostUsd(model) <= left;
+}
+
 /** Prefer the next tier up (better answer) when the budget allows it, else the nearest one down. */
 function nearestAvailable(s: SelectionSignals, from: number): number | undefined {
-  const fits = (t: number) => s.remainingBudgetUsd === undefined || s.maxCostUsd(s.tiers[t]!) <= s.remainingBudgetUsd;
-  for (let up = from + 1; up < s.tiers.length; up++) if (s.isAvailable(s.tiers[up]!) && fits(up)) return up;
+  for (let up = from + 1; up < s.tiers.length; up++) if (s.isAvailable(s.tiers[up]!) && fits(s, up)) return up;
   for (let down = from - 1; down >= 0; down--) if (s.isAvailable(s.tiers[down]!)) return down;
   return undefined;
 }

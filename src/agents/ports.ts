@@ -7,7 +7,8 @@ import type { GraderResult } from '../eval/graders/types.js';
 export interface CostPort {
   estimateMaxCostUsd(provider: string, model: string, promptTokens: number, maxOutputTokens: number): number;
   costOf(provider: string, model: string, usage: { inputTokens: number; outputTokens: number }): { usd: number };
-  listBudgets(): Array<{ provider: string; model: string | null; daily: { remaining_usd: number } | null; monthly: { remaining_usd: number } | null }>;
+  /** USD a call to this model may still reserve under every budget that applies to it; undefined when none does. */
+  remainingUsd(provider: string, model: string): number | undefined;
   reserve(req: ReserveRequest): { id: string };
   settle(reservationId: string, call: BookedCall): { cost_usd: number };
   release(reservationId: string): void;
@@ -49,16 +50,4 @@ export interface TrialPort {
   ): unknown;
   grade(id: string, results: readonly GraderResult[], passed: boolean, update?: { score?: number | null; incomplete?: boolean }): unknown;
   error(id: string, e: { code: string; message: string; costUsd: number; attempts: number; latencyMs: number; model: string | null }): unknown;
-}
-
-/** USD left under the tightest provider-wide budget (daily or monthly); undefined when none is set. */
-export function remainingBudgetUsd(cost: Pick<CostPort, 'listBudgets'>, provider: string): number | undefined {
-  let remaining: number | undefined;
-  for (const budget of cost.listBudgets()) {
-    if (budget.provider !== provider || budget.model !== null) continue;
-    for (const period of [budget.daily, budget.monthly]) {
-      if (period) remaining = Math.min(remaining ?? Infinity, period.remaining_usd);
-    }
-  }
-  return remaining;
 }

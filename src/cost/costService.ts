@@ -476,6 +476,25 @@ export class CostService {
   }
 
   /** Every budget with today's and this month's spend. */
+  /**
+   * USD a new call to this model may still reserve: the least left (spent and reserved counted)
+   * under any budget that applies to it, provider-wide or its own; undefined when none applies.
+   */
+  remainingUsd(provider: string, model: string): number | undefined {
+    const now = this.clock.now();
+    let left: number | undefined;
+    for (const row of this.budgets.applicable(provider, this.canonicalModel(provider, model))) {
+      let reserved: number | undefined;
+      for (const { period, range } of this.periods(now)) {
+        const limit = period === 'daily' ? row.daily_limit_nusd : row.monthly_limit_nusd;
+        if (limit === null) continue;
+        reserved ??= this.budgets.reserved(provider, row.model_key);
+        left = Math.min(left ?? Infinity, Math.max(0, limit - this.spent(row, range) - reserved));
+      }
+    }
+    return left === undefined ? undefined : nanoToUsd(left);
+  }
+
   listBudgets(): BudgetStatus[] {
     const now = this.clock.now();
     return this.budgets.list().map((r) => this.status(r, now));

@@ -12,7 +12,7 @@ function signals(prompt: string, over: Partial<SelectionSignals> = {}): Selectio
     tiers: TIERS,
     isAvailable: () => true,
     maxCostUsd: (m) => PRICE[m]!,
-    remainingBudgetUsd: undefined,
+    remainingBudgetUsd: () => undefined,
     ...over,
   };
 }
@@ -47,16 +47,22 @@ describe('selectModel', () => {
   });
 
   it('steps down to a tier the remaining budget can pay for', () => {
-    const choice = selectModel(signals('Prove this theorem rigorously', { remainingBudgetUsd: 0.02 }));
+    const choice = selectModel(signals('Prove this theorem rigorously', { remainingBudgetUsd: () => 0.02 }));
     expect(choice.model).toBe('flash');
-    expect(choice.reason).toMatch(/budget left \$0\.0200 → flash/);
+    expect(choice.reason).toMatch(/budget left for pro \$0\.0200 → flash/);
+  });
+
+  it('steps down past a model whose own budget is spent, though the others have room', () => {
+    const choice = selectModel(signals('Prove this theorem rigorously', { remainingBudgetUsd: (m) => (m === 'pro' ? 0 : undefined) }));
+    expect(choice.model).toBe('flash');
+    expect(choice.reason).toMatch(/budget left for pro \$0\.0000 → flash/);
   });
 
   it('routes around an open breaker: up when affordable, else down', () => {
     const up = selectModel(signals('Write a function', { isAvailable: (m) => m !== 'flash' }));
     expect(up.model).toBe('pro');
     expect(up.reason).toMatch(/flash unavailable \(breaker open\) → pro/);
-    const down = selectModel(signals('Write a function', { isAvailable: (m) => m !== 'flash', remainingBudgetUsd: 0.05 }));
+    const down = selectModel(signals('Write a function', { isAvailable: (m) => m !== 'flash', remainingBudgetUsd: () => 0.05 }));
     expect(down.model).toBe('lite');
   });
 

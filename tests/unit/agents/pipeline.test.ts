@@ -89,6 +89,23 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(emulator.requests).toHaveLength(1);
   });
 
+  it('auto steps down past a model whose own budget is spent', async () => {
+    emulator.setDefault((req) => ({ kind: 'ok', text: `from ${req.model}` }));
+    app.services.cost.setBudget({ provider: 'google_gemini', model: 'gemini-2.5-pro', dailyLimitUsd: 0 });
+    const result = await app.services.agents.spawn(spec({ prompt: 'Prove, rigorously, that the distributed protocol is safe.' }), ctx());
+    expect(result).toMatchObject({ status: 'passed', model: 'gemini-2.5-flash' });
+    expect(result.model_reason).toMatch(/budget left for gemini-2\.5-pro \$0\.0000 → gemini-2\.5-flash/);
+  });
+
+  it('a failed escalation keeps the answer already paid for', async () => {
+    emulator.setDefault((req) => (req.model === 'gemini-2.5-flash-lite' ? { kind: 'ok', text: 'cheap answer' } : serverError(500)));
+    const result = await app.services.agents.spawn(spec({ prompt: 'hi', graders: [{ type: 'contains', values: ['zzz'] }] }), ctx());
+    expect(result).toMatchObject({ status: 'failed', text: 'cheap answer', model: 'gemini-2.5-flash-lite', escalated: false });
+    expect(result.model_reason).toMatch(/escalation to gemini-2\.5-flash failed \((provider_error|circuit_open)\)/);
+    expect(result.cost_usd).toBeGreaterThan(0);
+    expect(app.services.trials.get(result.trial_id)).toMatchObject({ status: 'failed', output: 'cheap answer' });
+  });
+
   it('an errored call books one ledger row per attempt and releases the reservation', async () => {
     emulator.setDefault(serverError(503));
     const result = await app.services.agents.spawn(spec({ prompt: 'x', model: 'gemini-2.5-pro' }), ctx());
