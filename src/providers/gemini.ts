@@ -80,6 +80,8 @@ export function parseGoogleError(body: unknown): {
  * call: the SDK's own retry is off unless `httpOptions.retryOptions` is set (we never set it) and
  * automatic continuation is turned off, so the resilience layer is the only place that retries.
  */
+const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+
 export class GeminiProvider implements Provider {
   readonly id = 'google_gemini' as const;
   private readonly client: GoogleGenAI;
@@ -97,7 +99,9 @@ export class GeminiProvider implements Provider {
       // Explicit, so GOOGLE_GENAI_USE_VERTEXAI in the environment cannot switch backends.
       vertexai: false,
       apiVersion: 'v1beta',
-      ...(opts.baseUrl ? { httpOptions: { baseUrl: opts.baseUrl } } : {}),
+      // Always explicit: left unset, the SDK would read GOOGLE_GEMINI_BASE_URL and send the key
+      // to a host our configuration never showed.
+      httpOptions: { baseUrl: opts.baseUrl ?? GEMINI_DEFAULT_BASE_URL },
     });
   }
 

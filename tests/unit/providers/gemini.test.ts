@@ -87,6 +87,20 @@ describe('GeminiProvider request shape', () => {
     expect(typeof parsed.pass).toBe('boolean');
   });
 
+  it('never takes its endpoint from GOOGLE_GEMINI_BASE_URL, which the SDK would read if left unset', async () => {
+    const saved = process.env.GOOGLE_GEMINI_BASE_URL;
+    process.env.GOOGLE_GEMINI_BASE_URL = emulator.url;
+    try {
+      const p = new GeminiProvider({ apiKey: API_KEY, logger: silentLogger });
+      const signal = AbortSignal.timeout(1_000);
+      await p.generate({ model: 'gemini-2.5-flash', prompt: 'hi', signal }).catch(() => undefined);
+      expect(emulator.requests).toHaveLength(0);
+    } finally {
+      if (saved === undefined) delete process.env.GOOGLE_GEMINI_BASE_URL;
+      else process.env.GOOGLE_GEMINI_BASE_URL = saved;
+    }
+  });
+
   it('sends exactly one request per call (no SDK retry, no automatic continuation)', async () => {
     emulator.enqueue(serverError(503));
     await failure(provider.generate({ model: MODEL, prompt: 'x' }));
