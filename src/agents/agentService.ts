@@ -85,6 +85,8 @@ interface ResultFields {
   costUsd: number;
   latencyMs: number;
   graders: GraderResult[];
+  score?: number | null | undefined;
+  gradingIncomplete?: boolean | undefined;
   error?: { code: string; message: string } | undefined;
 }
 
@@ -158,7 +160,7 @@ export class AgentService {
     let choice: ModelChoice | undefined;
     let escalated = false;
     /** Builds the result from the call's running totals, ends the trace and announces the trial. */
-    const conclude = (outcome: Pick<ResultFields, 'status' | 'text' | 'json' | 'finishReason' | 'model' | 'graders' | 'error'>): AgentResult => {
+    const conclude = (outcome: Pick<ResultFields, 'status' | 'text' | 'json' | 'finishReason' | 'model' | 'graders' | 'score' | 'gradingIncomplete' | 'error'>): AgentResult => {
       const result = this.result(trial.id, spec, {
         ...outcome,
         choice,
@@ -210,6 +212,8 @@ export class AgentService {
           finishReason,
           model,
           graders: grading.results,
+          score: grading.score,
+          gradingIncomplete: grading.incomplete,
           error: why === undefined ? undefined : { code: 'provider_error', message: why },
         });
       };
@@ -424,6 +428,8 @@ export class AgentService {
       cost_usd: roundUsd(r.costUsd),
       latency_ms: r.latencyMs,
       graders: r.graders.map((g) => ({ type: g.type, pass: g.pass, score: g.score, reason: g.reason, status: g.status, required: g.required })),
+      ...(r.score !== undefined && { score: r.score }),
+      ...(r.gradingIncomplete && { grading_incomplete: true as const }),
       ...(r.error && { error: r.error }),
     };
   }

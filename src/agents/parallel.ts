@@ -28,10 +28,9 @@ export interface ParallelOutcome {
   totals: { agents: number; passed: number; failed: number; errored: number; cancelled: number; cost_usd: number; wall_ms: number };
 }
 
-/** Grader score used to rank agents in best_score mode: the mean of graded scores. */
+/** Rank in best_score mode: the weighted grader score (see gradeOutput); a pass without scores counts as 1. */
 function scoreOf(r: BatchResult): number {
-  const scores = r.graders.map((g) => g.score).filter((s): s is number => s !== null);
-  return scores.length === 0 ? (r.passed ? 1 : 0) : scores.reduce((a, b) => a + b, 0) / scores.length;
+  return r.score ?? (r.passed ? 1 : 0);
 }
 
 /**

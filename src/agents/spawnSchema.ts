@@ -59,6 +59,10 @@ export const agentResultSchema = z.object({
   cost_usd: z.number(),
   latency_ms: z.number(),
   graders: z.array(graderResultSchema),
+  /** Weighted mean of the graders' scores; best_score ranks by it. */
+  score: z.number().nullable().optional(),
+  /** A required grader could not grade (e.g. its judge call failed): the pass rests on the others. */
+  grading_incomplete: z.literal(true).optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 

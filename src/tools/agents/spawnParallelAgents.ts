@@ -20,7 +20,7 @@ const inputSchema = z.object({
     .refine((agents) => agents.reduce((n, a) => n + a.prompt.length + (a.system?.length ?? 0), 0) <= MAX_BATCH_CHARS, {
       message: `prompts and system texts together must be at most ${MAX_BATCH_CHARS.toLocaleString('en-US')} characters; split the batch`,
     }),
-  max_concurrency: z.number().int().min(1).max(50).optional(),
+  max_concurrency: z.number().int().min(1).max(100).optional(),
   mode: z.enum(['all', 'first_success', 'best_score']).default('all'),
   timeout_ms: z.number().int().min(1_000).max(3_600_000).optional().describe('For the whole batch'),
   background: z.boolean().default(false),
@@ -98,7 +98,7 @@ export const spawnParallelAgents = defineTool({
   name: 'spawn_parallel_agents',
   title: 'Spawn parallel agents',
   description:
-    'Run 1-100 spawn_agent calls concurrently; results in input order, each with its status. first_success stops at the first pass; best_score picks the best.',
+    'Run 1-100 spawn_agent calls, max_concurrency at a time; results in input order, each with its status. first_success stops at the first pass; best_score picks the top score.',
   set: 'core',
   inputSchema,
   outputSchema: z.object({ outcome: parallelOutcomeSchema.optional(), run_id: z.string().optional() }),

@@ -238,6 +238,19 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     expect(outcome.winner_index).not.toBe(2);
   });
 
+  it('best_score ranks by the weighted grader score', async () => {
+    emulator.setDefault((req) => ({ kind: 'ok', text: promptOf(req) }));
+    const graders = [
+      { type: 'contains', values: ['heavy'], required: false, weight: 10 },
+      { type: 'contains', values: ['light'], required: false, weight: 1 },
+    ];
+    const specs = ['light', 'heavy'].map((p) => spec({ prompt: p, model: 'gemini-2.5-flash', graders }));
+    const outcome = await runParallel(app.services.agents, specs, { maxConcurrency: 2, mode: 'best_score' }, ctx(), Date.now);
+    // Unweighted, both would score 0.5 and the first would win.
+    expect(outcome.results.map((r) => r.score)).toEqual([0.0909, 0.9091]);
+    expect(outcome.winner_index).toBe(1);
+  });
+
   it('a batch deadline cancels agents still running', async () => {
     emulator.setDefault({ kind: 'hang' });
     const outcome = await runParallel(app.services.agents, [spec({ prompt: 'a', model: 'gemini-2.5-flash' })], { maxConcurrency: 1, mode: 'all', deadline: Date.now() + 200 }, ctx(), Date.now);
