@@ -6,13 +6,13 @@ import {
   abortKind,
   followSignal,
   networkCode,
-  noTimeoutDispatcher,
   parseProtoDuration,
   parseRetryAfter,
   raceAbort,
   readTokenCounts,
   shortText,
 } from './providerHttp.js';
+import { NodeFetch, type FetchLike } from './nodeFetch.js';
 import type { FinishReason, GenerateRequest, GenerateResult, Provider } from './types.js';
 
 export interface GeminiProviderOptions {
@@ -88,6 +88,8 @@ export class GeminiProvider implements Provider {
   private readonly apiKey: string;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  /** HTTP for the SDK; no timeouts of its own: calls are bounded by their AbortSignal. */
+  private readonly http = new NodeFetch();
 
   constructor(opts: GeminiProviderOptions) {
     if (!opts.apiKey) throw new NotConfiguredError('Gemini needs an API key: set GEMINI_API_KEY (or GOOGLE_API_KEY).');
@@ -108,7 +110,7 @@ export class GeminiProvider implements Provider {
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     const { model } = request;
     const call = followSignal(request.signal);
-    const http = captureFetch();
+    const http = captureFetch(this.http.fetch);
     const started = this.clock.now();
     const config: GenerateContentConfig = {
       abortSignal: call.signal,
@@ -149,7 +151,7 @@ export class GeminiProvider implements Provider {
   async countTokens(request: Pick<GenerateRequest, 'model' | 'prompt' | 'system' | 'signal'>): Promise<number> {
     const { model } = request;
     const call = followSignal(request.signal);
-    const http = captureFetch();
+    const http = captureFetch(this.http.fetch);
     // The Developer API's countTokens takes no systemInstruction: count it as a leading content.
     const contents = [
       ...(request.system ? [{ role: 'user', parts: [{ text: request.system }] }] : []),
@@ -304,12 +306,11 @@ export class GeminiProvider implements Provider {
 }
 
 /** A fetch for one call that remembers the response, so errors can read its status and headers. */
-function captureFetch(): { fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>; last: () => Response | undefined } {
+function captureFetch(fetch: FetchLike): { fetch: FetchLike; last: () => Response | undefined } {
   let last: Response | undefined;
-  const dispatcher = noTimeoutDispatcher();
   return {
     fetch: async (input, init) => {
-      const response = await fetch(input, { ...init, dispatcher } as unknown as RequestInit);
+      const response = await fetch(input, init);
       last = response;
       return response;
     },
