@@ -21,7 +21,7 @@ Usage:
 
 Configuration is read from environment variables (see README.md), over an optional
 ${CONFIG_FILE_NAME} in the data directory that holds the same variables; the main ones:
-  GEMINI_API_KEY               enables the agent tools (spawn_agent, spawn_parallel_agents)
+  GEMINI_API_KEY               key of the default provider, google_gemini (openai_compatible and mcp_sampling work without it)
   TASK_ORCHESTRATOR_HOME       data directory (default: $XDG_DATA_HOME/task-orchestrator or ~/.task-orchestrator)
   TASK_ORCHESTRATOR_TOOLS      core | all | comma list of tool names (default: all)
   LOG_LEVEL                    debug | info | warn | error | silent (default: info; logs go to stderr)

@@ -25,7 +25,7 @@ export const agentSpecSchema = z.strictObject({
     )
     .max(20)
     .optional(),
-  escalate: z.boolean().optional().describe('Retry a tier up if graders fail (auto: on)'),
+  escalate: z.boolean().optional().describe('Gemini "auto" only: retry a tier up if graders fail (default on)'),
   timeout_ms: z.number().int().min(1_000).max(3_600_000).optional(),
   task_id: z.number().int().positive().optional(),
   tags: z.array(z.string().min(1).max(50)).max(20).optional(),
