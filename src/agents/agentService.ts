@@ -186,7 +186,7 @@ export class AgentService {
       const finishWith = (answer: Answer): AgentResult => {
         choice = answer.choice;
         const { call, text, json, grading } = answer;
-        const model = call.result.model || choice.model;
+        const model = call.result.model || answer.choice.model;
         const { finishReason } = call.result;
         // The graders can only see that the text is empty; the provider may have said why.
         const why = !grading.passed && text.trim() === '' ? emptyAnswerReason(finishReason, call.result.providerFinishReason) : undefined;
@@ -196,7 +196,7 @@ export class AgentService {
             ...(json?.ok && { parsedJson: json.value }),
             finishReason,
             model,
-            modelReason: choice!.reason,
+            modelReason: answer.choice.reason,
             inputTokens,
             outputTokens,
             costUsd: totalCost,
