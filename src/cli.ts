@@ -103,7 +103,7 @@ function describeProviders(config: Config): string[] {
   return [
     config.gemini.apiKey
       ? `  google_gemini: configured${config.gemini.baseUrl ? ` (endpoint ${endpointForDisplay(config.gemini.baseUrl)})` : ''}`
-      : '  google_gemini: not configured — set GEMINI_API_KEY to enable spawn_agent',
+      : '  google_gemini: not configured — set GEMINI_API_KEY (the default provider of spawn_agent)',
     config.openai.baseUrl ? `  openai_compatible: ${endpointForDisplay(config.openai.baseUrl)}` : '  openai_compatible: not configured (OPENAI_BASE_URL)',
     '  mcp_sampling: available when the client supports sampling',
   ];
