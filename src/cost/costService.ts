@@ -481,16 +481,9 @@ export class CostService {
    * under any budget that applies to it, provider-wide or its own; undefined when none applies.
    */
   remainingUsd(provider: string, model: string): number | undefined {
-    const now = this.clock.now();
     let left: number | undefined;
-    for (const row of this.budgets.applicable(provider, this.canonicalModel(provider, model))) {
-      let reserved: number | undefined;
-      for (const { period, range } of this.periods(now)) {
-        const limit = period === 'daily' ? row.daily_limit_nusd : row.monthly_limit_nusd;
-        if (limit === null) continue;
-        reserved ??= this.budgets.reserved(provider, row.model_key);
-        left = Math.min(left ?? Infinity, Math.max(0, limit - this.spent(row, range) - reserved));
-      }
+    for (const { limit, spent, reserved } of this.limits(provider, this.canonicalModel(provider, model), this.clock.now())) {
+      left = Math.min(left ?? Infinity, Math.max(0, limit - spent - reserved));
     }
     return left === undefined ? undefined : nanoToUsd(left);
   }
@@ -565,18 +558,27 @@ export class CostService {
     );
   }
 
-  /** Inside a transaction: the first limit this amount would break, as the error to throw. */
-  private findRefusal(provider: string, modelKey: string, amount: number, now: number): BudgetExceededError | undefined {
-    const rows = this.budgets.applicable(provider, modelKey);
-    for (const row of rows) {
+  /**
+   * Every limit that applies to a call to this model (provider-wide and the model's own, daily and
+   * monthly), with what its period has spent and what running calls hold reserved (nano-USD).
+   */
+  private *limits(provider: string, modelKey: string, now: number) {
+    for (const row of this.budgets.applicable(provider, modelKey)) {
       let reserved: number | undefined;
       for (const { period, range } of this.periods(now)) {
         const limit = period === 'daily' ? row.daily_limit_nusd : row.monthly_limit_nusd;
         if (limit === null) continue;
         const spent = this.spent(row, range);
         reserved ??= this.budgets.reserved(provider, row.model_key);
-        if (spent + reserved + amount > limit) return this.refusal(row, period, range, limit, spent, reserved, amount);
+        yield { row, period, range, limit, spent, reserved };
       }
+    }
+  }
+
+  /** Inside a transaction: the first limit this amount would break, as the error to throw. */
+  private findRefusal(provider: string, modelKey: string, amount: number, now: number): BudgetExceededError | undefined {
+    for (const { row, period, range, limit, spent, reserved } of this.limits(provider, modelKey, now)) {
+      if (spent + reserved + amount > limit) return this.refusal(row, period, range, limit, spent, reserved, amount);
     }
     return undefined;
   }
