@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db, Migration } from '../db/database.js';
 import { CancelledError, errorMessage, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { processIsAlive } from '../processAlive.js';
+import { ownerIsGone } from '../processAlive.js';
 
 export const runMigrations: Migration[] = [
   {
@@ -86,7 +86,7 @@ export class BackgroundRuns {
     const mark = this.db.prepare(`UPDATE background_runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`);
     let count = 0;
     for (const row of rows) {
-      if (row.owner_instance !== this.instance && (row.owner_pid === process.pid || !processIsAlive(row.owner_pid))) {
+      if (ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance }, this.instance)) {
         mark.run(this.iso(), 'The server restarted while this run was in progress; its results up to then are in partial.', row.id);
         count += 1;
       }

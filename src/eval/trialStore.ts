@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Statement } from 'better-sqlite3';
 import { cachedPrepare, type Db, type Migration } from '../db/database.js';
 import { AppError, InvalidInputError, NotFoundError } from '../errors.js';
-import { processIsAlive } from '../processAlive.js';
+import { ownerIsGone } from '../processAlive.js';
 import type { GraderResult } from './graders/types.js';
 
 /**
@@ -324,9 +324,7 @@ export class TrialStore {
     const ms = this.clock.now();
     let count = 0;
     for (const row of rows) {
-      const gone =
-        row.owner_pid === null || (row.owner_instance !== this.instance && (row.owner_pid === process.pid || !processIsAlive(row.owner_pid)));
-      if (!gone) continue;
+      if (!ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance }, this.instance)) continue;
       count += this.sql(
         `UPDATE trials SET status = 'errored', error_code = 'interrupted', error_message = ?, updated_at_ms = ?, updated_at = ?
          WHERE id = ? AND status IN ('created', 'running')`,
