@@ -1,5 +1,5 @@
 import { AgentService } from './agents/agentService.js';
-import { BackgroundRuns, runMigrations } from './agents/backgroundRuns.js';
+import { BackgroundRuns, runMigrations } from './runs/backgroundRuns.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { CostService, costMigrations } from './cost/costService.js';
@@ -60,7 +60,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   const walSync = new WalSync(db, deps.fsync);
-  const events = new EventBus();
+  const events = new EventBus(logger.child("events"));
 
   const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config });
   cost.releaseStale();

@@ -8,12 +8,12 @@ import { JsonSchemaCache } from '../eval/graders/jsonSchemaCache.js';
 import { parseGraderSpecs, type GraderSpec } from '../eval/graders/specs.js';
 import type { GraderResult } from '../eval/graders/types.js';
 import type { Logger } from '../logger.js';
-import { estimateTokens } from '../providers/sampling.js';
+import type { CreateMessage } from '../host.js';
+import { estimateTokens } from '../tokenEstimate.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { FinishReason, GenerateResult, Provider, ProviderId } from '../providers/types.js';
 import type { HealingService } from '../resilience/healingService.js';
 import type { SpawnTrace, SpawnTracer } from '../tracing/spawnTracer.js';
-import type { ToolContext } from '../tools/types.js';
 import { GuardedProvider, guardedGenerate } from './guardedCall.js';
 import type { CostPort, ReserveRequest, TrialPort } from './ports.js';
 import { newTrialId } from '../eval/trialStore.js';
@@ -50,7 +50,7 @@ export interface AgentServiceDeps {
 
 export interface RunContext {
   signal: AbortSignal;
-  createMessage?: ToolContext['createMessage'];
+  createMessage?: CreateMessage | undefined;
   /** Parallel batch this agent belongs to. */
   parentRunId?: string | undefined;
 }
@@ -171,7 +171,7 @@ export class AgentService {
         costUsd: totalCost,
         latencyMs: clock.now() - started,
       });
-      this.finish(trace, spec, result);
+      this.finish(trace, spec, result, ctx.parentRunId);
       this.deps.walSync.sync().catch((err: unknown) => this.deps.logger.error('could not fsync the database', { error: errorMessage(err) }));
       return result;
     };
@@ -434,21 +434,36 @@ export class AgentService {
     };
   }
 
-  private finish(trace: SpawnTrace, spec: AgentSpec, result: AgentResult): void {
+  private finish(trace: SpawnTrace, spec: AgentSpec, result: AgentResult, parentRunId: string | undefined): void {
     trace.end({ status: result.status, output: result.text, costUsd: result.cost_usd, latencyMs: result.latency_ms });
     this.deps.events.emit('trial.finished', {
       trialId: result.trial_id,
-      status: result.status === 'cancelled' ? 'errored' : result.status,
+      status: result.status,
+      operation: 'agent',
       provider: result.provider,
       model: result.model ?? '',
+      modelReason: result.model_reason,
+      escalated: result.escalated,
       prompt: spec.prompt,
+      processedPrompt: spec.prompt,
+      system: spec.system ?? null,
+      hasSystem: spec.system !== undefined,
+      hasResponseSchema: spec.response_schema !== undefined,
       output: result.text,
+      finishReason: result.finish_reason ?? null,
       error: result.error ?? null,
+      attempts: result.attempts,
+      inputTokens: result.input_tokens,
+      outputTokens: result.output_tokens,
       costUsd: result.cost_usd,
       latencyMs: result.latency_ms,
       taskId: spec.task_id ?? null,
       tags: spec.tags ?? [],
-      graderResults: result.graders.map((g) => ({ type: g.type, pass: g.pass, score: g.score, reason: g.reason })),
+      batchId: parentRunId ?? null,
+      graderSpecs: (spec.graders ?? []) as Array<{ type: string } & Record<string, unknown>>,
+      graderResults: result.graders.map((g) => ({ type: g.type, pass: g.pass, score: g.score, reason: g.reason, required: g.required, status: g.status })),
+      guardrails: [],
+      at: this.deps.clock.now(),
     });
   }
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { CancelledError, ProviderError } from '../errors.js';
-import { estimateTokens } from '../providers/sampling.js';
+import { estimateTokens } from '../tokenEstimate.js';
 import type { GenerateRequest, GenerateResult, Provider } from '../providers/types.js';
 import type { HealingService } from '../resilience/healingService.js';
 import type { CostPort, ReserveRequest } from './ports.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CODE_GRADER_TYPES, MODEL_GRADER_TYPES } from '../eval/graders/specs.js';
 import { FINISH_REASONS, PROVIDER_IDS } from '../providers/types.js';
-import { listAs } from '../tools/listing.js';
+import { listAs } from '../schemaListing.js';
 
 /**
  * One agent's arguments, shared by spawn_agent and each entry of spawn_parallel_agents. Kept

@@ -520,7 +520,7 @@ export class CostService {
     if (!this.warnedUnknown.has(key)) {
       this.warnedUnknown.add(key);
       this.logger.warn(unknownPriceHint(provider, model, this.prices.fallback), { provider, model });
-      this.safeEmit(() => this.events.emit('price.unknown', { provider, model }));
+      this.events.emit('price.unknown', { provider, model });
     }
     return { price: this.prices.fallback, known: false };
   }
@@ -640,15 +640,7 @@ export class CostService {
           `${formatUsd(a.spentUsd)} of ${formatUsd(a.limitUsd)}`,
         { ...a },
       );
-      this.safeEmit(() => this.events.emit('budget.threshold', a));
-    }
-  }
-
-  private safeEmit(emit: () => void): void {
-    try {
-      emit();
-    } catch (err) {
-      this.logger.error('an event listener threw', { error: errorMessage(err) });
+      this.events.emit('budget.threshold', a);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { NotConfiguredError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ToolContext } from '../tools/types.js';
+import type { CreateMessage } from '../host.js';
 import { SamplingProvider } from './sampling.js';
 import type { Provider, ProviderId } from './types.js';
 
@@ -21,7 +21,7 @@ export class ProviderRegistry {
     for (const [id, provider] of Object.entries(overrides)) this.cache.set(id as ProviderId, provider);
   }
 
-  async get(id: ProviderId, ctx?: { createMessage?: ToolContext['createMessage'] }): Promise<Provider> {
+  async get(id: ProviderId, ctx?: { createMessage?: CreateMessage | undefined }): Promise<Provider> {
     const cached = this.cache.get(id);
     if (cached) return cached;
     if (id === 'mcp_sampling') {

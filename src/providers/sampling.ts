@@ -1,12 +1,9 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CancelledError, ProviderError } from '../errors.js';
-import type { ToolContext } from '../tools/types.js';
+import type { CreateMessage } from '../host.js';
+import { estimateTokens } from '../tokenEstimate.js';
 import type { GenerateRequest, GenerateResult, Provider } from './types.js';
 
-/** MCP sampling reports no token counts; this is the estimate we book (the host pays, at $0). */
-export function estimateTokens(text: string): number {
-  return Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
-}
 
 /**
  * The code clients answer when their user declines a sampling request: the MCP spec's example
@@ -25,7 +22,7 @@ export class SamplingProvider implements Provider {
   readonly mayPromptAPerson = true;
 
   constructor(
-    private readonly createMessage: NonNullable<ToolContext['createMessage']>,
+    private readonly createMessage: CreateMessage,
     private readonly defaultMaxTokens: number,
   ) {}
 

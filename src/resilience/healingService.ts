@@ -3,7 +3,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { AppError, CancelledError, ProviderError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
-import type { BreakerEvent, EventBus, OrchestratorEvents, RetryEvent } from '../events.js';
+import type { BreakerEvent, EventBus, RetryEvent } from '../events.js';
 import type { Logger } from '../logger.js';
 import { classifyFailure } from './classify.js';
 import { backoffDelay, formatDuration, nextDailyQuotaReset } from './timing.js';
@@ -594,7 +594,7 @@ export class HealingService {
     this.remember(state === 'open' ? 'opened' : state, entry.target, now, detail);
     if (state === 'open') this.logger.warn(`Circuit breaker ${detail}`, { provider: payload.provider, model: payload.model });
     else this.logger.info(`Circuit breaker ${detail}`, { provider: payload.provider, model: payload.model });
-    this.safeEmit(eventName, payload);
+    this.events.emit(eventName, payload);
   }
 
   private recordGiveUp(entry: Entry, attempts: number, message: string): void {
@@ -613,20 +613,9 @@ export class HealingService {
   }
 
   private emitRetry(name: 'retry.attempt' | 'retry.gave_up', payload: RetryEvent): void {
-    this.safeEmit(name, payload);
+    this.events.emit(name, payload);
   }
 
-  /** A throwing listener is logged, never propagated into the provider call. */
-  private safeEmit<K extends 'breaker.opened' | 'breaker.half_open' | 'breaker.closed' | 'retry.attempt' | 'retry.gave_up'>(
-    name: K,
-    payload: OrchestratorEvents[K][0],
-  ): void {
-    try {
-      (this.events.emit as (event: K, arg: OrchestratorEvents[K][0]) => boolean)(name, payload);
-    } catch (err) {
-      this.logger.error(`A listener for ${name} threw`, { error: this.redact(errorMessage(err)) });
-    }
-  }
 
   private snapshot(entry: Entry): BreakerSnapshot {
     const state = this.state(entry);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { listedSummary } from '../schemaListing.js';
 import type { ToolAnnotations, ToolDefinition } from './types.js';
 
 /**
@@ -14,7 +15,7 @@ export function compactJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Re
     unrepresentable: 'any',
     // A schema tagged with listAs(...) is listed as that short summary instead of in full.
     override: ({ zodSchema, jsonSchema }) => {
-      const summary = LISTED_AS.get(zodSchema as unknown as z.ZodType);
+      const summary = listedSummary(zodSchema as unknown as z.ZodType);
       if (!summary) return;
       for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key];
       Object.assign(jsonSchema, summary);
@@ -36,19 +37,6 @@ function shallow(json: Record<string, unknown>): Record<string, unknown> {
     (out.properties as Record<string, unknown>)[key] = {};
   }
   return out;
-}
-
-const LISTED_AS = new WeakMap<z.ZodType, Record<string, unknown>>();
-
-/**
- * Lists `schema` as `summary` in tools/list (e.g. the per-agent object inside
- * spawn_parallel_agents, which would otherwise repeat spawn_agent's whole schema). The full
- * schema still validates every call.
- */
-export function listAs<T extends z.ZodType>(schema: T, summary: Record<string, unknown>): T {
-  const copy = schema.clone() as T;
-  LISTED_AS.set(copy, summary);
-  return copy;
 }
 
 /** Bounds so loose no model will meet them: listing them costs bytes and says nothing. */

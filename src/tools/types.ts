@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { CreateMessageRequest, CreateMessageResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CreateMessage, ReportProgress } from '../host.js';
 import type { AppServices } from '../app.js';
 
 /** The facts about one MCP request a handler may use, with no SDK types leaking into services. */
@@ -9,9 +9,9 @@ export interface ToolContext {
   /** True when the client sent a progress token, so progress notifications reach someone. */
   wantsProgress: boolean;
   /** Sends notifications/progress; a no-op when the client did not ask for progress. */
-  reportProgress(progress: number, total?: number, message?: string): Promise<void>;
+  reportProgress: ReportProgress;
   /** Present when the client declared the sampling capability: asks the host's own model. */
-  createMessage: ((params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<CreateMessageResult>) | undefined;
+  createMessage: CreateMessage | undefined;
 }
 
 export interface ToolAnnotations {

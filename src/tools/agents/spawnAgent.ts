@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ProgressHeartbeat } from '../../agents/progress.js';
+import { ProgressHeartbeat } from '../progress.js';
 import { agentResultSchema, agentSpecSchema } from '../../agents/spawnSchema.js';
 import { AppError } from '../../errors.js';
 import { defineTool } from '../types.js';

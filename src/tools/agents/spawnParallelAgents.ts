@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { runParallel, type ParallelOutcome } from '../../agents/parallel.js';
-import { ProgressHeartbeat } from '../../agents/progress.js';
+import { ProgressHeartbeat } from '../progress.js';
 import { agentResultSchema, agentSpecSchema } from '../../agents/spawnSchema.js';
-import { listAs } from '../listing.js';
+import { listAs } from '../../schemaListing.js';
 import { defineTool, type ToolContext } from '../types.js';
 import type { AppServices } from '../../app.js';
 import { AppError } from '../../errors.js';

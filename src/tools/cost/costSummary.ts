@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listAs } from '../listing.js';
+import { listAs } from '../../schemaListing.js';
 import { defineTool } from '../types.js';
 import { amountsSchema, budgetLine, budgetStatusSchema, usdText } from './schemas.js';
 

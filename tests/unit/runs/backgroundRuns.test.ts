@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackgroundRuns, runMigrations } from '../../../src/agents/backgroundRuns.js';
+import { BackgroundRuns, runMigrations } from '../../../src/runs/backgroundRuns.js';
 import { systemClock } from '../../../src/clock.js';
 import { openDatabase, type Db } from '../../../src/db/database.js';
 import { createLogger } from '../../../src/logger.js';

@@ -1,4 +1,4 @@
-import type { ToolContext } from '../tools/types.js';
+import type { ReportProgress } from '../host.js';
 
 /**
  * Sends MCP progress while agents run: on every completed agent and, between completions, a
@@ -12,7 +12,7 @@ export class ProgressHeartbeat {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly report: ToolContext['reportProgress'],
+    private readonly report: ReportProgress,
     private readonly total: number,
     private readonly intervalMs: number,
     private readonly describe: () => string,
