@@ -68,7 +68,9 @@ export interface LateLease {
  * owner may still wake up and pay for its call. So expiry never frees another live process's
  * reservation: it is held (and reported as late) until its owner settles it, releases it, or is
  * gone. Expiry frees only a reservation of this very process that nobody here renews any more
- * (its release failed). A dead owner's reservations are freed at once.
+ * (its release failed). A dead owner's reservations are freed at once. The cost of this rule:
+ * if a dead owner's pid is reused by another process before anyone sweeps, its reservation stays
+ * held until that process exits too — a budget that refuses too much, never one that overspends.
  */
 export class ReservationBook {
   readonly instanceId: string;
@@ -128,7 +130,7 @@ export class ReservationBook {
       if (refusal) {
         // Before refusing, free what dead processes (or this one's lost calls) still hold; say what late owners hold.
         const swept = this.sweepStale(now);
-        refusal = this.d.limits.findRefusal(req.provider, modelKey, amount, now, lateNote(swept.late));
+        refusal = this.d.limits.findRefusal(req.provider, modelKey, amount, now, lateNote(swept.late.filter((r) => r.provider === req.provider)));
       }
       if (refusal) return refusal;
       this.d.budgets.insertReservation({
