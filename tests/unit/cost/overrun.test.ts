@@ -160,7 +160,7 @@ describe('budgets hold when calls cost more than reserved (real pipeline, Gemini
   });
 
   it('without a budget nothing waits: 20 concurrent calls of a new model run together', async () => {
-    emulator.setDefault({ kind: 'ok', text: 'fine', delayMs: 30 });
+    emulator.setDefault({ kind: 'ok', text: 'fine', delayMs: 500 });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => app.services.agents.spawn(spec({ prompt: promptFor(i), model: MODEL }), ctx())),
     );
