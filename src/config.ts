@@ -11,16 +11,25 @@ import { LOG_LEVELS } from './logger.js';
 
 export const DEFAULT_MODEL_TIERS = ['gemini-2.5-flash-lite', 'gemini-2.5-flash', 'gemini-2.5-pro'] as const;
 
-export const modelPriceSchema = z.object({
-  /** USD per million input tokens. */
-  input: z.number().nonnegative().finite(),
-  /** USD per million output tokens. */
-  output: z.number().nonnegative().finite(),
-  /** Prompts above this many tokens are billed at the long-context rates below. */
-  longContextThreshold: z.number().int().positive().optional(),
-  inputLong: z.number().nonnegative().finite().optional(),
-  outputLong: z.number().nonnegative().finite().optional(),
-});
+/** Errors name what was expected and what was given: they reach the user as `VAR.model.field: …`. */
+const priceNumber = (expected: string) => {
+  const error = (iss: { input?: unknown }) => `expected ${expected}, got ${iss.input === undefined ? 'nothing' : JSON.stringify(iss.input)}`;
+  return z.number({ error }).nonnegative({ error });
+};
+
+export const modelPriceSchema = z.object(
+  {
+    /** USD per million input tokens. */
+    input: priceNumber('a number ≥ 0 (USD per 1M input tokens)'),
+    /** USD per million output tokens. */
+    output: priceNumber('a number ≥ 0 (USD per 1M output tokens)'),
+    /** Prompts above this many tokens are billed at the long-context rates below. */
+    longContextThreshold: priceNumber('a whole number of prompt tokens > 0').int().positive().optional(),
+    inputLong: priceNumber('a number ≥ 0 (USD per 1M input tokens above longContextThreshold)').optional(),
+    outputLong: priceNumber('a number ≥ 0 (USD per 1M output tokens above longContextThreshold)').optional(),
+  },
+  { error: (iss) => `expected an object {"input": USD, "output": USD} (per 1M tokens), got ${JSON.stringify(iss.input)}` },
+);
 export type ModelPrice = z.infer<typeof modelPriceSchema>;
 
 export interface Config {
@@ -43,8 +52,9 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
-    super(`Invalid configuration: ${variable} ${problem}`);
+  /** `field`: the path inside a structured variable (TASK_ORCHESTRATOR_PRICES.my-model.input). */
+  constructor(readonly variable: string, problem: string, field?: string) {
+    super(field ? `Invalid configuration: ${field}: ${problem}` : `Invalid configuration: ${variable} ${problem}`);
     this.name = 'ConfigError';
   }
 }
@@ -136,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
+    if (issue.path.length > 1) throw new ConfigError(variable, issue.message, issue.path.map(String).join('.'));
     const shown = env[variable];
     const value = shown === undefined || /KEY|SECRET/.test(variable) ? '' : ` (got "${shown.slice(0, 80)}")`;
     throw new ConfigError(variable, `${issue.message}${value}`);

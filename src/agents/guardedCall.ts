@@ -5,8 +5,17 @@ import type { GenerateRequest, GenerateResult, Provider } from '../providers/typ
 import type { HealingService } from '../resilience/healingService.js';
 import type { CostPort, ReserveRequest } from './ports.js';
 
+/**
+ * Optional on a CostPort: a call's place before it reserves (the cost service admits a model
+ * whose real cost is not yet known a few calls at a time, so a batch cannot overspend). Gives the
+ * function that hands the place back, at once or once the place is free.
+ */
+export interface CostAdmission {
+  admit?(provider: string, model: string, signal: AbortSignal): (() => void) | Promise<() => void>;
+}
+
 export interface GuardDeps {
-  cost: CostPort;
+  cost: CostPort & CostAdmission;
   healing: Pick<HealingService, 'call'>;
   clock: Clock;
   atomic: <T>(fn: () => T) => T;
@@ -50,6 +59,21 @@ export interface GuardedResult {
  * at its real cost, zero), then settle the reservation to the real cost, or release it.
  */
 export async function guardedGenerate(
+  deps: GuardDeps,
+  provider: Provider,
+  request: Omit<GenerateRequest, 'signal'> & { maxOutputTokens: number },
+  opts: GuardOptions,
+): Promise<GuardedResult> {
+  const place = deps.cost.admit?.(provider.id, request.model, opts.signal);
+  const leave = place instanceof Promise ? await place : place;
+  try {
+    return await reserveAndCall(deps, provider, request, opts);
+  } finally {
+    leave?.();
+  }
+}
+
+async function reserveAndCall(
   deps: GuardDeps,
   provider: Provider,
   request: Omit<GenerateRequest, 'signal'> & { maxOutputTokens: number },

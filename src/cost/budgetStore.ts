@@ -51,6 +51,11 @@ export const budgetMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // The learned cost ratio (costRatios.ts) a reservation was taken at, so settling knows what it taught.
+    id: 'budget/002-reservation-ratio',
+    sql: `ALTER TABLE budget_reservations ADD COLUMN ratio REAL NOT NULL DEFAULT 1;`,
+  },
 ];
 
 export interface BudgetRow {
@@ -78,6 +83,7 @@ export interface ReservationRow {
   expires_ms: number;
   state: ReservationState;
   closed_ms: number | null;
+  ratio: number;
 }
 
 /** What the API shows for a budget. */
@@ -130,10 +136,10 @@ export class BudgetStore {
     );
     this.deleteStmt = db.prepare<[string, string]>('DELETE FROM budgets WHERE provider = ? AND model_key = ?');
     this.insertReservationStmt = db.prepare<
-      [string, string, string, string, number, number, string | null, number | null, number, string, number, number]
+      [string, string, string, string, number, number, string | null, number | null, number, string, number, number, number]
     >(
       `INSERT INTO budget_reservations (id, provider, model, model_key, amount_nusd, price_known, trial_id, task_id,
-         owner_pid, owner_instance, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         owner_pid, owner_instance, created_ms, expires_ms, ratio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.getReservationStmt = db.prepare<[string], ReservationRow>('SELECT * FROM budget_reservations WHERE id = ?');
     this.closeReservationStmt = db.prepare<[ReservationState, number, string]>(
@@ -191,6 +197,7 @@ export class BudgetStore {
       r.owner_instance,
       r.created_ms,
       r.expires_ms,
+      r.ratio,
     );
   }
 

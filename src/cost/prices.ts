@@ -21,6 +21,32 @@ export const BUILTIN_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gemini-3.1-pro': { input: 2.0, output: 12.0, longContextThreshold: 200_000, inputLong: 4.0, outputLong: 18.0 },
 };
 
+/**
+ * Output tokens reserved at least, for a model that bills thinking as output (Gemini 2.5 and 3
+ * report `thoughtsTokenCount` and bill it at the output rate). Observed, Gemini caps thinking and
+ * answer together at maxOutputTokens; the docs say the two are separate. So a call reserves
+ * max(max_output_tokens, this reserve): a tiny max_output_tokens cannot make a thinking model look
+ * free, and what thinking costs beyond it is caught by the learned cost ratio (reservations.ts).
+ * 2.5 Pro always thinks (its minimum budget is 128); Flash thinks dynamically; Flash-Lite does
+ * not think unless asked. A Gemini model the table does not know is assumed to think.
+ */
+const THINKING_RESERVE_TOKENS: Readonly<Record<string, number>> = {
+  'gemini-2.5-pro': 1024,
+  'gemini-2.5-flash': 1024,
+  'gemini-2.5-flash-lite': 0,
+  'gemini-2.0-flash': 0,
+  'gemini-2.0-flash-lite': 0,
+  'gemini-3-flash': 1024,
+  'gemini-3-pro': 1024,
+  'gemini-3.1-pro': 1024,
+};
+const UNKNOWN_GEMINI_THINKING_RESERVE = 1024;
+
+/** See THINKING_RESERVE_TOKENS; `canonicalModel` is the price-table key. */
+export function thinkingReserveTokens(canonicalModel: string, priced: boolean): number {
+  return THINKING_RESERVE_TOKENS[canonicalModel] ?? (!priced && canonicalModel.startsWith('gemini-') ? UNKNOWN_GEMINI_THINKING_RESERVE : 0);
+}
+
 /** The environment variable users set to price a model the table does not know. */
 export const PRICES_ENV_VAR = 'TASK_ORCHESTRATOR_PRICES';
 

@@ -113,3 +113,40 @@ describe('budgets hold under concurrency, across processes and through a crash',
     await server.stop();
   });
 });
+
+describe("the audit's overrun scenario against the built server", () => {
+  let emulator: GeminiEmulator;
+  beforeAll(async () => {
+    emulator = await startGeminiEmulator();
+    // Ignores max_output_tokens and answers 50–62 tokens: 4.2–5.1x what a 100-character prompt with max_output_tokens 1 reserves.
+    emulator.setDefault((req) => ({ kind: 'ok', text: 'y'.repeat(200 + ((req.id * 7919) % 13) * 4), delayMs: 5 }));
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+
+  it('100 concurrent calls, each costing 4–5x its reservation, end at ≤ 110% of the daily limit; cost_summary shows the overrun', async () => {
+    const home = makeTempDir();
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: home, GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno', GEMINI_BASE_URL: emulator.url });
+    const limit = 0.0005;
+    await server.client.callTool({ name: 'cost_set_budget', arguments: { provider: 'google_gemini', daily_limit: limit } });
+    const agents = Array.from({ length: 100 }, (_, i) => ({
+      prompt: `Task ${String(i).padStart(3, '0')}: answer briefly. `.padEnd(100, 'x'),
+      model: 'gemini-2.0-flash',
+      max_output_tokens: 1,
+    }));
+    const result = (await server.client.callTool({ name: 'spawn_parallel_agents', arguments: { agents, max_concurrency: 100 } })) as CallToolResult;
+    const results = (result.structuredContent as Structured).outcome.results as Structured[];
+    const passed = results.filter((r) => r.status === 'passed');
+    expect(passed.length).toBeGreaterThan(10);
+    for (const r of results.filter((x) => x.status !== 'passed')) expect(r.error.code).toBe('budget_exceeded');
+    const summary = (await server.client.callTool({ name: 'cost_summary', arguments: { period: 'today' } })) as CallToolResult;
+    const s = summary.structuredContent as Structured;
+    console.log(`e2e audit scenario: ${passed.length} passed, spent $${s.totals.usd} of $${limit} = ${((s.totals.usd / limit) * 100).toFixed(1)}%`);
+    expect(s.totals.usd).toBeLessThanOrEqual(limit * 1.1);
+    expect(s.overruns).toEqual([expect.objectContaining({ provider: 'google_gemini', model: 'gemini-2.0-flash' })]);
+    const text = (summary.content as Array<{ type: string; text: string }>)[0]!.text;
+    expect(text).toMatch(/warning: \d+ call\(s\) to google_gemini model "gemini-2\.0-flash" cost more than was reserved/);
+    await server.stop();
+  });
+});

@@ -44,6 +44,17 @@ export const costSummary = defineTool({
         task_id: z.number().int().nullable(),
       }),
     ),
+    overruns: z.array(
+      z.object({
+        provider: z.string(),
+        model: z.string(),
+        calls: z.number().int(),
+        reserved_usd: z.number(),
+        cost_usd: z.number(),
+        max_ratio: z.number(),
+        reserve_ratio: z.number(),
+      }),
+    ),
     warnings: z.array(z.string()),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

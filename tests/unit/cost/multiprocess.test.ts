@@ -82,4 +82,29 @@ describe.skipIf(!haveBuild)('two processes sharing one database', () => {
     expect(h.db.prepare('SELECT state FROM budget_reservations WHERE id = ?').get(first.reserved)).toEqual({ state: 'expired' });
     expect(() => restarted.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.5 })).not.toThrow();
   });
+
+  it('a live owner frozen past its lease (SIGSTOP) keeps its reservation: it is held and reported late, freed only once the owner is gone', async () => {
+    h = makeHarness({ now: Date.now() });
+    h.service.setBudget({ provider: 'google_gemini', dailyLimitUsd: 1 });
+    const holder = startChild({ mode: 'hold', dbFile: h.dbFile, timeZone: ZONE, maxCostUsd: 0.8, ttlMs: 1_000 });
+    children.push(holder.child);
+    const first = await nextJson(holder.lines);
+    holder.child.kill('SIGSTOP');
+    // Long past its lease by our clock: the frozen owner cannot renew it.
+    h.clock.advance(10 * 60_000);
+    expect(h.service.releaseStale()).toBe(0);
+    expect(() => h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.5 })).toThrow(
+      new RegExp(`\\$0\\.80 of what is reserved belongs to live process ${holder.child.pid} whose lease ran out`),
+    );
+    expect(h.service.lateLeases()).toEqual([expect.objectContaining({ id: first.reserved, ownerPid: holder.child.pid, amountNano: 800_000_000 })]);
+    expect(h.service.summary({ period: 'today' }).warnings.join('\n')).toMatch(/belong to live process \d+ that stopped renewing them/);
+    expect(h.logLines.some((l) => l.includes('WARN') && l.includes(`process ${holder.child.pid} is alive but has not renewed`))).toBe(true);
+    expect(h.db.prepare('SELECT state FROM budget_reservations WHERE id = ?').get(first.reserved)).toEqual({ state: 'open' });
+
+    holder.child.kill('SIGCONT');
+    holder.child.kill('SIGKILL');
+    await holder.exited;
+    expect(h.service.releaseStale()).toBe(1);
+    expect(() => h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0.5 })).not.toThrow();
+  });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config.js';
 import { PriceTable, costOf, normalizeModelName } from '../../../src/cost/prices.js';
 import { makeHarness, type Harness } from './setup.js';
 
@@ -88,5 +89,33 @@ describe('CostService pricing', () => {
     expect(e.price_known).toBe(true);
     expect(h.unknown).toHaveLength(0);
     expect(h.service.priceFor('mcp_sampling', 'x')).toEqual({ input: 0, output: 0 });
+  });
+});
+
+describe('TASK_ORCHESTRATOR_PRICES errors name the field', () => {
+  const errorFor = (value: string): ConfigError => {
+    try {
+      loadConfig({ TASK_ORCHESTRATOR_PRICES: value });
+    } catch (err) {
+      return err as ConfigError;
+    }
+    throw new Error('accepted');
+  };
+
+  it.each([
+    ['{"gemini-x":{"input":-1,"output":1}}', 'TASK_ORCHESTRATOR_PRICES.gemini-x.input: expected a number ≥ 0 (USD per 1M input tokens), got -1'],
+    ['{"gemini-x":{"input":0.3,"output":"2.5"}}', 'TASK_ORCHESTRATOR_PRICES.gemini-x.output: expected a number ≥ 0 (USD per 1M output tokens), got "2.5"'],
+    ['{"gemini-x":{"input_per_million":0.3,"output":2.5}}', 'TASK_ORCHESTRATOR_PRICES.gemini-x.input: expected a number ≥ 0 (USD per 1M input tokens), got nothing'],
+    ['{"gemini-x":{"input":1,"output":2,"longContextThreshold":1.5}}', 'TASK_ORCHESTRATOR_PRICES.gemini-x.longContextThreshold: expected a whole number of prompt tokens > 0, got 1.5'],
+    ['{"gemini-x":5}', 'TASK_ORCHESTRATOR_PRICES.gemini-x: expected an object {"input": USD, "output": USD} (per 1M tokens), got 5'],
+  ])('%s', (value, message) => {
+    const error = errorFor(value);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.variable).toBe('TASK_ORCHESTRATOR_PRICES');
+    expect(error.message).toBe(`Invalid configuration: ${message}`);
+  });
+
+  it('a value that is not a JSON object still says what the variable must be', () => {
+    expect(errorFor('{bad json').message).toMatch(/^Invalid configuration: TASK_ORCHESTRATOR_PRICES must be a JSON object of \{model: \{input, output\}\}/);
   });
 });
