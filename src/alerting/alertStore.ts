@@ -212,7 +212,7 @@ export class AlertStore {
         receiver,
       );
       this.sql(`UPDATE alert_notifications SET sealed = 1 WHERE id = ?`).run(row.notification_id);
-      const alerts = this.sql(`SELECT * FROM alerts WHERE notification_id = ? ORDER BY fired_ms, id`).all(row.notification_id) as AlertRow[];
+      const alerts = this.sql(`SELECT * FROM alerts WHERE notification_id = ? ORDER BY fired_ms, rowid`).all(row.notification_id) as AlertRow[];
       return { notificationId: row.notification_id, receiver, attempts: row.attempts + 1, createdMs: row.created_ms, alerts };
     });
   }
@@ -300,7 +300,7 @@ export class AlertStore {
     if (filter.rule) (where.push('rule = ?'), params.push(filter.rule));
     if (filter.sinceMs !== undefined) (where.push('fired_ms >= ?'), params.push(filter.sinceMs));
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    return this.sql(`SELECT * FROM alerts ${clause} ORDER BY fired_ms DESC, id DESC LIMIT ?`).all(...params, filter.limit) as AlertRow[];
+    return this.sql(`SELECT * FROM alerts ${clause} ORDER BY fired_ms DESC, rowid DESC LIMIT ?`).all(...params, filter.limit) as AlertRow[];
   }
 
   get(id: string): AlertRow | undefined {
