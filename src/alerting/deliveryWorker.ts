@@ -30,6 +30,7 @@ export class DeliveryWorker {
   private readonly lanes: Lane[];
   private readonly pollMs: number;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private stopped = false;
   private readonly shutdown = new AbortController();
   /** Since start, this process: for the status view. */
@@ -67,6 +68,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     this.shutdown.abort(new Error('server shutting down'));
     await Promise.all(this.lanes.map((l) => l.busy));
   }
@@ -74,7 +76,16 @@ export class DeliveryWorker {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.min(delayMs, this.pollMs)));
+    this.timer = undefined;
+    // Now: on the next turn of the event loop (a 0 ms timer waits a millisecond or more).
+    if (delayMs <= 0) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        this.tick();
+      });
+      return;
+    }
+    this.timer = setTimeout(() => this.tick(), Math.min(delayMs, this.pollMs));
     this.timer.unref();
   }
 
