@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { serverError, startGeminiEmulator, type GeminiEmulator } from '../helpers/geminiEmulator.js';
 import { makeTempDir } from '../helpers/paths.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
@@ -41,6 +41,9 @@ describe('alerting end to end through the stdio server', () => {
   };
 
   it('repeated failing spawns raise consecutive_failures and the receiver gets it, signed', async () => {
+    const logged: Array<{ level: string; data: unknown }> = [];
+    server.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logged.push(n.params));
+    await server.client.setLoggingLevel('warning');
     emulator.setDefault(serverError(500));
     for (let i = 0; i < 3; i++) {
       const result = await call('spawn_agent', { prompt: `summarise item ${i}`, model: 'gemini-2.5-flash' });
@@ -61,8 +64,9 @@ describe('alerting end to end through the stdio server', () => {
     const acked = await ok('alerts_ack', { id: body.data.id });
     expect(acked).toMatchObject({ already_acked: false, alert: { status: 'acked' } });
     expect((await ok('alerts_list', { status: 'firing' })).alerts).toHaveLength(0);
-    // The console channel wrote to stderr, never stdout.
+    // The console channel wrote to stderr, never stdout, and to MCP logging, which the client asked for.
     expect(server.transport.stderr).toContain('ALERT [warning] consecutive_failures');
+    expect(logged).toContainEqual({ level: 'warning', logger: 'server.alerting', data: expect.objectContaining({ message: expect.stringContaining('ALERT [warning] consecutive_failures') }) });
     expect(server.transport.invalidStdoutLines).toEqual([]);
   });
 
