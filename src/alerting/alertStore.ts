@@ -145,10 +145,11 @@ export class AlertStore {
    */
   record(a: NewAlert, receivers: readonly string[], now: number): RecordResult {
     return runAtomic(this.db, () => {
-      const latest = this.sql(`SELECT id, occurrences, cooldown_until_ms FROM alerts WHERE fingerprint = ? ORDER BY fired_ms DESC LIMIT 1`).get(a.fingerprint) as
-        | { id: string; occurrences: number; cooldown_until_ms: number }
+      const latest = this.sql(`SELECT id, occurrences, fired_ms, cooldown_until_ms FROM alerts WHERE fingerprint = ? ORDER BY fired_ms DESC LIMIT 1`).get(a.fingerprint) as
+        | { id: string; occurrences: number; fired_ms: number; cooldown_until_ms: number }
         | undefined;
-      if (latest && now < latest.cooldown_until_ms) {
+      // Same millisecond counts as a repeat even with no cool-down (one alert per fingerprint and time).
+      if (latest && (now < latest.cooldown_until_ms || now === latest.fired_ms)) {
         this.sql(`UPDATE alerts SET occurrences = occurrences + 1, last_seen_ms = ? WHERE id = ?`).run(now, latest.id);
         return { kind: 'deduplicated', alertId: latest.id, occurrences: latest.occurrences + 1 };
       }

@@ -1,6 +1,9 @@
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
 import { isModelFailure, modelSubject } from '../types.js';
 
+/** Subjects tracked at once (patterns can be many); the longest-quiet is forgotten first. */
+const MAX_STREAKS = 10_000;
+
 /**
  * consecutive_failures: `count` failures in a row. By model (default): per provider/model, a
  * passed trial resets it. By pattern: per failure pattern, reset when its model passes a trial.
@@ -46,7 +49,9 @@ export class ConsecutiveFailuresRule implements AlertRule {
     streak.n += 1;
     streak.model = model;
     streak.last = last.slice(0, 300);
+    this.streaks.delete(subject); // re-inserted last: the map's order is least recently failed first
     this.streaks.set(subject, streak);
+    if (this.streaks.size > MAX_STREAKS) this.streaks.delete(this.streaks.keys().next().value!);
     if (streak.n !== this.count) return [];
     return [
       {

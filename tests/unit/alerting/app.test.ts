@@ -84,6 +84,25 @@ describe('alerting in the composed app', () => {
     expect(JSON.parse(receiver.requests[0]!.body)).toMatchObject({ data: { rule: 'consecutive_failures', subject: 'google_gemini/gemini-2.5-flash' } });
   });
 
+  it("the cost service's threshold facts become budget_threshold alerts, one per threshold", async () => {
+    receiver = await startReceiver();
+    const app = await open(env(makeTempDir(), { TASK_ORCHESTRATOR_ALERT_RULES: JSON.stringify({ budget_threshold: { group_interval_ms: 0 } }) }));
+    // flash list price $0.30 / $2.50 per million: 1,000,000 output tokens is $2.50 of a $4 daily limit.
+    app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 4 });
+    const spawn = () =>
+      app.services.agents.spawn(agentSpecSchema.parse({ prompt: 'hi', model: 'gemini-2.5-flash', max_output_tokens: 2_000 }), { signal: new AbortController().signal });
+    emulator.enqueue({ kind: 'ok', text: 'a', usage: { input: 0, output: 900_000 } }, { kind: 'ok', text: 'b', usage: { input: 0, output: 400_000 } });
+    await spawn(); // $2.25: 50%
+    await spawn(); // $3.25: 80%
+    await app.services.alerting.flush();
+    const alerts = app.services.alerting.list({ rule: 'budget_threshold', limit: 10 });
+    expect(alerts.map((a) => [a.subject, a.severity])).toEqual([
+      ['google_gemini daily 80%', 'warning'],
+      ['google_gemini daily 50%', 'info'],
+    ]);
+    expect(receiver.requests.map((r) => (JSON.parse(r.body) as { data: { subject: string } }).data.subject)).toEqual(['google_gemini daily 50%', 'google_gemini daily 80%']);
+  });
+
   it('outbox across a restart: killed (-9) with an undelivered alert, delivered after the next start, once', async () => {
     receiver = await startReceiver();
     receiver.setDefault({ status: 500 });
