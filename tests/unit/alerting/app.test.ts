@@ -63,6 +63,30 @@ describe('alerting in the composed app', () => {
     expect(b!.services.alerting.status().receivers[0]).toMatchObject({ delivered: 1, pending: 0 });
   });
 
+  it('two server processes on one database, alerting together, send one alert', async () => {
+    receiver = await startReceiver();
+    const home = makeTempDir();
+    const childEnv = { ...env(home), LOG_LEVEL: 'silent', PATH: process.env.PATH };
+    // Both open the database first (migrations), then race.
+    await (await open(env(home))).close();
+    const children = [0, 1].map(() => spawn(process.execPath, [CHILD], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] }));
+    try {
+      for (const child of children) {
+        const line = await readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
+        expect(JSON.parse(String(line.value))).toEqual({ fired: true });
+      }
+      await receiver.waitFor(1);
+      const app = await open(env(home));
+      await app.services.alerting.flush();
+      expect(receiver.requests).toHaveLength(1);
+      const alerts = app.services.alerting.list({ limit: 10 });
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]!.occurrences).toBe(2);
+    } finally {
+      for (const child of children) child.kill('SIGKILL');
+    }
+  });
+
   it('a receiver that never answers does not delay a spawn', async () => {
     receiver = await startReceiver();
     receiver.setDefault('hang');
