@@ -30,7 +30,7 @@ import { fmt, percentile } from './stats.js';
 const API_KEY = 'AIzaSyBENCHKEY0123456789abcdefghijklmnop';
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const LATENCY_SAMPLES = 300;
-const OVERHEAD_SAMPLES = 400;
+const OVERHEAD_SAMPLES = 1000;
 const TARGET = 0.05;
 
 interface Receiver {
