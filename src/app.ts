@@ -1,4 +1,6 @@
 import { AgentService } from './agents/agentService.js';
+import { AlertingService } from './alerting/alertingService.js';
+import { alertingMigrations } from './alerting/alertStore.js';
 import { BackgroundRuns, runMigrations } from './runs/backgroundRuns.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -31,10 +33,11 @@ export interface AppServices {
   tracer: SpawnTracer;
   agents: AgentService;
   runs: BackgroundRuns;
+  alerting: AlertingService;
 }
 
 /** Every concern's schema, applied in this order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...alertingMigrations];
 
 export interface AppDeps {
   config: Config;
@@ -89,6 +92,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
     walSync,
   });
 
+  // Alerting: rules over the bus; delivery from its outbox, off every call's path.
+  const alerting = new AlertingService({ db, clock, logger: logger.child('alerting'), config: config.alerting, secrets: config.secrets });
+  alerting.subscribe(events);
+  alerting.start();
+
   const services: AppServices = {
     config,
     clock,
@@ -104,6 +112,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     agents,
     runs,
+    alerting,
   };
   let closed = false;
   return {
@@ -114,6 +123,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await runs.shutdown(5_000);
       healing.shutdown();
       cost.shutdown();
+      await alerting.close();
       await tracer.shutdown();
       events.removeAllListeners();
       await walSync.close();

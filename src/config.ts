@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from './logger.js';
+import { alertRulesSchema, isWebhookSecret, type AlertingConfig } from './alerting/config.js';
 
 /**
  * All configuration, read once from the environment and validated with zod. Every number the
@@ -47,6 +48,7 @@ export interface Config {
   agents: { callTimeoutMs: number; progressIntervalMs: number; defaultMaxConcurrency: number; defaultMaxOutputTokens: number };
   budget: { timeZone: string; reservationTtlMs: number };
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
+  alerting: AlertingConfig;
   /** Literal secret values, scrubbed from every log line, trace and error text. */
   secrets: string[];
 }
@@ -118,6 +120,24 @@ const envSchema = z.object({
   LANGFUSE_PUBLIC_KEY: optionalString,
   LANGFUSE_SECRET_KEY: optionalString,
   LANGFUSE_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default('https://cloud.langfuse.com')),
+  // Alerting (src/alerting).
+  TASK_ORCHESTRATOR_ALERT_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional()),
+  TASK_ORCHESTRATOR_ALERT_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().refine(isWebhookSecret, 'must be "whsec_" followed by base64 of 16 to 64 bytes (a Standard Webhooks secret)').optional(),
+  ),
+  TASK_ORCHESTRATOR_ALERT_SLACK_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional()),
+  TASK_ORCHESTRATOR_ALERT_RULES: z.preprocess((v) => {
+    if (typeof v !== 'string' || v.trim() === '') return {};
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return 'not JSON';
+    }
+  }, alertRulesSchema),
+  TASK_ORCHESTRATOR_ALERT_TIMEOUT_MS: intWithDefault(5_000, 100, 120_000),
+  TASK_ORCHESTRATOR_ALERT_RETRY_BASE_MS: intWithDefault(1_000, 10, 3_600_000),
+  TASK_ORCHESTRATOR_ALERT_MAX_ATTEMPTS: intWithDefault(10, 1, 100),
 });
 
 /** Every variable the configuration reads (also the keys config.json may hold). */
@@ -148,8 +168,9 @@ export function loadConfig(env: Env = process.env): Config {
     const variable = String(issue.path[0] ?? 'environment');
     if (issue.path.length > 1) throw new ConfigError(variable, issue.message, issue.path.map(String).join('.'));
     const shown = env[variable];
-    const value = shown === undefined || /KEY|SECRET/.test(variable) ? '' : ` (got "${shown.slice(0, 80)}")`;
-    throw new ConfigError(variable, `${issue.message}${value}`);
+    const value = shown === undefined || /KEY|SECRET|WEBHOOK_URL/.test(variable) ? '' : ` (got "${shown.slice(0, 80)}")`;
+    const inside = issue.path.length > 1 ? ` (at ${issue.path.slice(1).join('.')})` : '';
+    throw new ConfigError(variable, `${issue.message}${inside}${value}`);
   }
   const e = parsed.data;
 
@@ -157,6 +178,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(
       e.LANGFUSE_PUBLIC_KEY ? 'LANGFUSE_SECRET_KEY' : 'LANGFUSE_PUBLIC_KEY',
       'must be set together with its pair to enable Langfuse tracing',
+    );
+  }
+  if (Boolean(e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_URL) !== Boolean(e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_SECRET)) {
+    throw new ConfigError(
+      e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_URL ? 'TASK_ORCHESTRATOR_ALERT_WEBHOOK_SECRET' : 'TASK_ORCHESTRATOR_ALERT_WEBHOOK_URL',
+      'must be set together with its pair: webhook alerts are signed (Standard Webhooks)',
     );
   }
   if (e.TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS < e.TASK_ORCHESTRATOR_RETRY_BASE_MS) {
@@ -178,7 +205,18 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolveDataDir(env);
   let machineTimeZone: string | undefined;
   const geminiKey = e.GEMINI_API_KEY ?? e.GOOGLE_API_KEY;
-  const secrets = [geminiKey, e.OPENAI_API_KEY, e.LANGFUSE_SECRET_KEY, e.LANGFUSE_PUBLIC_KEY, env.JWT_SECRET_KEY].filter(
+  const slackUrl = e.TASK_ORCHESTRATOR_ALERT_SLACK_WEBHOOK_URL;
+  const secrets = [
+    geminiKey,
+    e.OPENAI_API_KEY,
+    e.LANGFUSE_SECRET_KEY,
+    e.LANGFUSE_PUBLIC_KEY,
+    env.JWT_SECRET_KEY,
+    e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_SECRET,
+    // A Slack webhook URL is a credential: its path is the token.
+    slackUrl,
+    slackUrl && new URL(slackUrl).pathname.length > 8 ? new URL(slackUrl).pathname : undefined,
+  ].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
 
@@ -218,6 +256,19 @@ export function loadConfig(env: Env = process.env): Config {
       e.LANGFUSE_PUBLIC_KEY && e.LANGFUSE_SECRET_KEY
         ? { publicKey: e.LANGFUSE_PUBLIC_KEY, secretKey: e.LANGFUSE_SECRET_KEY, baseUrl: e.LANGFUSE_BASE_URL }
         : undefined,
+    alerting: {
+      webhook:
+        e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_URL && e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_SECRET
+          ? { url: e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_URL, secret: e.TASK_ORCHESTRATOR_ALERT_WEBHOOK_SECRET }
+          : undefined,
+      slack: slackUrl ? { url: slackUrl } : undefined,
+      rules: e.TASK_ORCHESTRATOR_ALERT_RULES,
+      delivery: {
+        timeoutMs: e.TASK_ORCHESTRATOR_ALERT_TIMEOUT_MS,
+        retryBaseMs: e.TASK_ORCHESTRATOR_ALERT_RETRY_BASE_MS,
+        maxAttempts: e.TASK_ORCHESTRATOR_ALERT_MAX_ATTEMPTS,
+      },
+    },
     secrets,
   };
 }

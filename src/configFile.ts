@@ -72,7 +72,7 @@ export function withConfigFile(env: Env): LayeredEnv {
   }
 
   const warnings: string[] = [];
-  const holdsSecret = [...fromFile].some((name) => /KEY|SECRET/.test(name));
+  const holdsSecret = [...fromFile].some((name) => /KEY|SECRET|WEBHOOK_URL/.test(name));
   if (holdsSecret && process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0) {
     warnings.push(`${file} holds API keys and other users can read it; chmod 600 it`);
   }

@@ -1,6 +1,9 @@
 import { ConfigError, type Config } from '../config.js';
 import type { ToolDefinition } from './types.js';
 import { agentResult } from './agents/agentResult.js';
+import { alertsAck } from './alerts/alertsAck.js';
+import { alertsList } from './alerts/alertsList.js';
+import { alertsTest } from './alerts/alertsTest.js';
 import { spawnAgent } from './agents/spawnAgent.js';
 import { spawnParallelAgents } from './agents/spawnParallelAgents.js';
 import { costSetBudget } from './cost/costSetBudget.js';
@@ -31,6 +34,9 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   trialsList,
   trialsGet,
   trialsExport,
+  alertsList,
+  alertsAck,
+  alertsTest,
 ];
 
 /**

@@ -1,0 +1,34 @@
+import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
+import { modelSubject } from '../types.js';
+
+/** cost_overrun: a call cost at least `minRatio` times what its reservation held. */
+export class CostOverrunRule implements AlertRule {
+  readonly id = 'cost_overrun' as const;
+  readonly events = ['cost.overrun'] as const;
+  readonly cooldownMs: number;
+  readonly groupIntervalMs: number;
+
+  constructor(
+    private readonly basics: RuleBasics,
+    private readonly minRatio: number,
+  ) {
+    this.cooldownMs = basics.cooldownMs;
+    this.groupIntervalMs = basics.groupIntervalMs;
+  }
+
+  evaluate(input: RuleInput): AlertCandidate[] {
+    if (input.name !== 'cost.overrun' || !(input.event.ratio >= this.minRatio)) return [];
+    const e = input.event;
+    const who = modelSubject(e.provider, e.model);
+    return [
+      {
+        rule: this.id,
+        severity: this.basics.severity,
+        subject: who,
+        group: e.provider,
+        message: `A call to ${who} cost $${e.costUsd.toFixed(4)}, ${e.ratio.toFixed(1)}x its reservation of $${e.reservedUsd.toFixed(4)}.`,
+        details: { provider: e.provider, model: e.model, cost_usd: e.costUsd, reserved_usd: e.reservedUsd, ratio: e.ratio, trial_id: e.trialId },
+      },
+    ];
+  }
+}

@@ -1,0 +1,35 @@
+import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
+import { modelSubject } from '../types.js';
+
+/** high_risk: the failure predictor rated a call above the threshold (its own when none is set). */
+export class HighRiskRule implements AlertRule {
+  readonly id = 'high_risk' as const;
+  readonly events = ['risk.assessed'] as const;
+  readonly cooldownMs: number;
+  readonly groupIntervalMs: number;
+
+  constructor(
+    private readonly basics: RuleBasics,
+    private readonly threshold: number | undefined,
+  ) {
+    this.cooldownMs = basics.cooldownMs;
+    this.groupIntervalMs = basics.groupIntervalMs;
+  }
+
+  evaluate(input: RuleInput): AlertCandidate[] {
+    if (input.name !== 'risk.assessed') return [];
+    const e = input.event;
+    const threshold = this.threshold ?? e.threshold;
+    if (!(e.riskScore >= threshold)) return [];
+    return [
+      {
+        rule: this.id,
+        severity: this.basics.severity,
+        subject: modelSubject(e.provider, e.model),
+        group: e.provider,
+        message: `A call to ${modelSubject(e.provider, e.model)} is predicted to fail: risk ${e.riskScore.toFixed(2)} ≥ ${threshold.toFixed(2)}.`,
+        details: { provider: e.provider, model: e.model, risk_score: e.riskScore, threshold, model_version: e.modelVersion },
+      },
+    ];
+  }
+}

@@ -1,0 +1,31 @@
+import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
+import { modelSubject } from '../types.js';
+
+/** rate_limited: a provider asked us to slow down (back-pressure; info by default). */
+export class RateLimitedRule implements AlertRule {
+  readonly id = 'rate_limited' as const;
+  readonly events = ['rate_limit.hit'] as const;
+  readonly cooldownMs: number;
+  readonly groupIntervalMs: number;
+
+  constructor(private readonly basics: RuleBasics) {
+    this.cooldownMs = basics.cooldownMs;
+    this.groupIntervalMs = basics.groupIntervalMs;
+  }
+
+  evaluate(input: RuleInput): AlertCandidate[] {
+    if (input.name !== 'rate_limit.hit') return [];
+    const e = input.event;
+    const who = modelSubject(e.provider, e.model);
+    return [
+      {
+        rule: this.id,
+        severity: this.basics.severity,
+        subject: who,
+        group: e.provider,
+        message: `${who} is rate limiting: waiting ${Math.ceil(e.delayMs / 1000)} s, concurrency now ${e.concurrency}.`,
+        details: { provider: e.provider, model: e.model, delay_ms: e.delayMs, until: new Date(e.until).toISOString(), concurrency: e.concurrency },
+      },
+    ];
+  }
+}
