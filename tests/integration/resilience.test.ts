@@ -6,7 +6,7 @@ import { EventBus, type BreakerEvent } from '../../src/events.js';
 import { silentLogger } from '../../src/logger.js';
 import { GeminiProvider } from '../../src/providers/gemini.js';
 import type { GenerateResult } from '../../src/providers/types.js';
-import { HealingService, type ResilientCallOptions } from '../../src/resilience/healingService.js';
+import { ProviderResilience, type ResilientCallOptions } from '../../src/resilience/providerResilience.js';
 import {
   badRequest,
   hang,
@@ -20,7 +20,7 @@ import {
 } from '../helpers/geminiEmulator.js';
 
 /**
- * The self-healing layer against the Gemini emulator with injected faults: the real HealingService
+ * The self-healing layer against the Gemini emulator with injected faults: the real ProviderResilience
  * around the real GeminiProvider (real @google/genai client, real HTTP on 127.0.0.1). Every case
  * asserts what the emulator saw (how many requests, when, which connections were cut).
  */
@@ -32,7 +32,7 @@ const TARGET = { provider: PROVIDER, model: MODEL };
 const RESET_MS = 30_000;
 
 let emulator: GeminiEmulator;
-const services: HealingService[] = [];
+const services: ProviderResilience[] = [];
 
 beforeAll(async () => {
   emulator = await startGeminiEmulator();
@@ -45,7 +45,7 @@ afterAll(() => emulator.close());
 
 interface Stack {
   config: Config;
-  healing: HealingService;
+  healing: ProviderResilience;
   provider: GeminiProvider;
   opened: BreakerEvent[];
   /** One generate call through the self-healing layer, exactly as the agent pipeline makes it. */
@@ -70,7 +70,7 @@ function stack(clock: Clock, env: Record<string, string> = {}): Stack {
   const opened: BreakerEvent[] = [];
   events.on('breaker.opened', (e) => opened.push(e));
   // Real timers for the backoff waits (the default sleep): nothing here is faked.
-  const healing = new HealingService({ config, clock, logger: silentLogger, events });
+  const healing = new ProviderResilience({ config, clock, logger: silentLogger, events });
   services.push(healing);
   const provider = new GeminiProvider({ apiKey: config.gemini.apiKey!, baseUrl: config.gemini.baseUrl, logger: silentLogger });
   return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HealingStatus } from '../../resilience/healingService.js';
+import type { HealingStatus } from '../../resilience/status.js';
 import { defineTool } from '../types.js';
 
 const isoOrNull = z.string().nullable();

@@ -5,7 +5,7 @@ import { loadConfig } from '../../../src/config.js';
 import { ProviderError } from '../../../src/errors.js';
 import { EventBus } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
-import { HealingService } from '../../../src/resilience/healingService.js';
+import { ProviderResilience } from '../../../src/resilience/providerResilience.js';
 import { healingStatus } from '../../../src/tools/healing/healingStatus.js';
 import type { ToolContext } from '../../../src/tools/types.js';
 
@@ -17,13 +17,13 @@ const ctx: ToolContext = {
   createMessage: undefined,
 };
 
-let healing: HealingService | undefined;
+let healing: ProviderResilience | undefined;
 afterEach(() => healing?.shutdown());
 
 function setup() {
   const config = loadConfig({ HOME: '/tmp/healing-test', GEMINI_API_KEY: SECRET, TASK_ORCHESTRATOR_RETRY_MAX: '1' });
   const clock = new ManualClock();
-  healing = new HealingService({
+  healing = new ProviderResilience({
     config,
     clock,
     logger: silentLogger,
