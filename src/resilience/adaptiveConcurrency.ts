@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { CancelledError, TimeoutError } from '../errors.js';
 
 /** A slot held for one attempt; `epoch` says which limit it was granted under. */
@@ -16,16 +17,23 @@ interface Waiter {
 /**
  * How many attempts one model may have in flight, adapted AIMD-style to the provider's real rate:
  * unlimited until the first rate-limit answer; each rate-limit answer halves what was in flight
- * (once per round: answers to requests sent before the last decrease do not cut again); each
- * round of `limit` successes adds one slot. Waiters queue FIFO.
+ * (once per round: answers to requests sent before the last decrease do not cut again). It grows
+ * back by one slot per round, a round being `limit` successes AND the provider's window (the
+ * delay its last rate-limit answer named) on the clock: growing once per round trip instead would
+ * overshoot a requests-per-second limit many times a window when answers are fast.
+ * Waiters queue FIFO.
  */
 export class AdaptiveConcurrency {
   private limitValue: number | null = null;
   private inFlightCount = 0;
   private epoch = 0;
-  /** Successes since the limit last grew. */
+  /** Successes since the limit last changed, and when it did. */
   private successes = 0;
+  private changedAt = 0;
+  private windowMs = 0;
   private readonly queue: Waiter[] = [];
+
+  constructor(private readonly clock: Clock) {}
 
   /** The current limit, null while unlimited. */
   get limit(): number | null {
@@ -85,13 +93,13 @@ export class AdaptiveConcurrency {
     slot.epoch = this.epoch;
   }
 
-  /** The attempt in `slot` is over; `outcome` adapts the limit. */
-  release(slot: Slot, outcome: 'success' | 'rate_limited' | 'other'): void {
-    if (outcome === 'rate_limited') this.decrease(slot);
-    else if (outcome === 'success' && this.limitValue !== null && ++this.successes >= this.limitValue) {
-      this.successes = 0;
-      this.limitValue = this.limitValue >= UNLIMITED_ABOVE ? null : this.limitValue + 1;
-    }
+  /**
+   * The attempt in `slot` is over; `outcome` adapts the limit. `windowMs`: for a rate-limit
+   * answer, the delay it named.
+   */
+  release(slot: Slot, outcome: 'success' | 'rate_limited' | 'other', windowMs = 0): void {
+    if (outcome === 'rate_limited') this.decrease(slot, windowMs);
+    else if (outcome === 'success' && this.limitValue !== null) this.grow();
     this.inFlightCount--;
     this.drain();
   }
@@ -101,12 +109,22 @@ export class AdaptiveConcurrency {
     for (const w of this.queue.splice(0)) w.reject(new CancelledError('The self-healing layer is shut down; the call was not made.'));
   }
 
-  private decrease(slot: Slot): void {
+  private decrease(slot: Slot, windowMs: number): void {
     if (slot.epoch !== this.epoch) return; // sent before the last cut: already accounted for
     const base = Math.min(this.limitValue ?? Number.POSITIVE_INFINITY, this.inFlightCount);
     this.limitValue = Math.max(1, Math.floor(base / 2));
     this.successes = 0;
+    this.changedAt = this.clock.now();
+    this.windowMs = windowMs;
     this.epoch++;
+  }
+
+  private grow(): void {
+    const limit = this.limitValue!;
+    if (++this.successes < limit || this.clock.now() - this.changedAt < this.windowMs) return;
+    this.successes = 0;
+    this.changedAt = this.clock.now();
+    this.limitValue = limit >= UNLIMITED_ABOVE ? null : limit + 1;
   }
 
   private hasRoom(): boolean {

@@ -237,6 +237,7 @@ export class ProviderResilience {
     const slot = await this.waitForTurn(lane, opts, state);
     let outcome: 'success' | 'rate_limited' | 'other' = 'other';
     let next: (() => Promise<void> | void) | undefined;
+    let windowMs = 0;
     try {
       if (this.isShutdown) throw new CancelledError(SHUT_DOWN);
       const admission = lane.breaker.admit();
@@ -256,14 +257,14 @@ export class ProviderResilience {
         value = await this.runAttempt(lane.target, attempt, attemptNumber, opts.signal, budgetMs, budgetMs < timeoutMs);
       } catch (raw) {
         const err = raw instanceof Error ? raw : new Error(String(raw));
-        ({ outcome, next } = this.afterFailure(lane, admission, err, attemptNumber, opts, state));
+        ({ outcome, next, windowMs } = this.afterFailure(lane, admission, err, attemptNumber, opts, state));
         return { done: false };
       }
       lane.breaker.success(admission);
       outcome = 'success';
       return { done: true, value };
     } finally {
-      lane.concurrency.release(slot, outcome);
+      lane.concurrency.release(slot, outcome, windowMs);
       // After the slot is given back: a backoff wait holds no slot, a rate limit has cut the limit.
       if (next) await next();
     }
@@ -280,7 +281,7 @@ export class ProviderResilience {
     attemptNumber: number,
     opts: ResilientCallOptions,
     state: CallState,
-  ): { outcome: 'rate_limited' | 'other'; next: () => Promise<void> | void } {
+  ): { outcome: 'rate_limited' | 'other'; next: () => Promise<void> | void; windowMs: number } {
     const cls = classifyFailure(err);
     const now = this.clock.now();
     if (cls.countsAsFailure || cls.rateLimit) {
@@ -306,11 +307,13 @@ export class ProviderResilience {
     const stop = (error: Error, gaveUp: boolean) => () => {
       throw new Stop(error, gaveUp);
     };
-    if (cls.dailyQuota) return { outcome: 'other', next: stop(quotaExhaustedError(lane.target, state.attempts, now, lane.quota!, err), false) };
-    if (!cls.retry || opts.retry === false) return { outcome: cls.rateLimit ? 'rate_limited' : 'other', next: stop(err, false) };
+    // A rate limit's window: the delay it named, else the backoff's base.
+    const windowMs = err instanceof ProviderError && err.retryAfterMs !== undefined ? err.retryAfterMs : this.config.retry.baseDelayMs;
+    if (cls.dailyQuota) return { outcome: 'other', next: stop(quotaExhaustedError(lane.target, state.attempts, now, lane.quota!, err), false), windowMs };
+    if (!cls.retry || opts.retry === false) return { outcome: cls.rateLimit ? 'rate_limited' : 'other', next: stop(err, false), windowMs };
     state.last = err;
-    if (cls.rateLimit) return { outcome: 'rate_limited', next: () => this.onRateLimited(lane, err, attemptNumber, opts, state) };
-    return { outcome: 'other', next: () => this.backoff(lane, err, attemptNumber, opts, state) };
+    if (cls.rateLimit) return { outcome: 'rate_limited', next: () => this.onRateLimited(lane, err, attemptNumber, opts, state), windowMs };
+    return { outcome: 'other', next: () => this.backoff(lane, err, attemptNumber, opts, state), windowMs };
   }
 
   /** The provider said "slower": hold the model's gate; the next turn waits behind it. */
@@ -515,7 +518,7 @@ export class ProviderResilience {
         onTransition: (tr) => this.announce(lane, tr),
       }),
       gate: new RateLimitGate(this.clock, this.sleep),
-      concurrency: new AdaptiveConcurrency(),
+      concurrency: new AdaptiveConcurrency(this.clock),
       retried: 0,
       gaveUp: 0,
       lastError: null,

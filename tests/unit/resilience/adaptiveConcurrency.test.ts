@@ -10,9 +10,11 @@ async function take(c: AdaptiveConcurrency, n: number): Promise<Slot[]> {
   return slots;
 }
 
+const clock = new ManualClock(0);
+
 describe('AdaptiveConcurrency (AIMD)', () => {
   it('is unlimited until a rate-limit answer, which halves what was in flight', async () => {
-    const c = new AdaptiveConcurrency();
+    const c = new AdaptiveConcurrency(clock);
     const slots = await take(c, 20);
     expect(c.limit).toBeNull();
     for (const s of slots) c.sent(s);
@@ -21,7 +23,7 @@ describe('AdaptiveConcurrency (AIMD)', () => {
   });
 
   it('answers to requests sent before the cut do not cut again; later ones do', async () => {
-    const c = new AdaptiveConcurrency();
+    const c = new AdaptiveConcurrency(clock);
     const slots = await take(c, 8);
     for (const s of slots) c.sent(s);
     for (const s of slots.slice(0, 5)) c.release(s, 'rate_limited');
@@ -32,24 +34,31 @@ describe('AdaptiveConcurrency (AIMD)', () => {
     expect(c.limit).toBe(2);
   });
 
-  it('never drops below 1, and grows back by about one slot per round of successes', async () => {
-    const c = new AdaptiveConcurrency();
+  it('never drops below 1, and grows back one slot per round: `limit` successes and the named window', async () => {
+    const c = new AdaptiveConcurrency(clock);
     const [s] = await take(c, 1);
     c.sent(s!);
-    c.release(s!, 'rate_limited');
+    c.release(s!, 'rate_limited', 1_000);
     expect(c.limit).toBe(1);
-    // 1 success: 2; 2 more: 3; 3 more: 4.
-    const limits: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const [x] = await take(c, 1);
-      c.release(x!, 'success');
-      limits.push(c.limit!);
-    }
-    expect(limits).toEqual([2, 2, 3, 3, 3, 4]);
+    const succeed = async (n: number, stepMs: number) => {
+      const limits: number[] = [];
+      for (let i = 0; i < n; i++) {
+        clock.advance(stepMs);
+        const [x] = await take(c, 1);
+        c.release(x!, 'success');
+        limits.push(c.limit!);
+      }
+      return limits;
+    };
+    // Fast successes within the window do not grow it.
+    expect(await succeed(5, 100)).toEqual([1, 1, 1, 1, 1]);
+    // Once the window has passed: 1 success -> 2; then 2 successes and another window -> 3.
+    expect(await succeed(1, 500)).toEqual([2]);
+    expect(await succeed(4, 400)).toEqual([2, 2, 3, 3]);
   });
 
   it('queues waiters FIFO past the limit; an aborted waiter leaves the queue', async () => {
-    const c = new AdaptiveConcurrency();
+    const c = new AdaptiveConcurrency(clock);
     const first = await take(c, 2);
     for (const s of first) c.sent(s);
     c.release(first[0]!, 'rate_limited'); // limit 1, 1 in flight
@@ -68,7 +77,7 @@ describe('AdaptiveConcurrency (AIMD)', () => {
   });
 
   it('a waiter past its deadline gets the caller’s timeout error', async () => {
-    const c = new AdaptiveConcurrency();
+    const c = new AdaptiveConcurrency(clock);
     const [s] = await take(c, 1);
     c.sent(s!);
     c.release(s!, 'rate_limited');
