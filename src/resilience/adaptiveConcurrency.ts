@@ -97,11 +97,13 @@ export class AdaptiveConcurrency {
    * The attempt in `slot` is over; `outcome` adapts the limit. `windowMs`: for a rate-limit
    * answer, the delay it named.
    */
-  release(slot: Slot, outcome: 'success' | 'rate_limited' | 'other', windowMs = 0): void {
-    if (outcome === 'rate_limited') this.decrease(slot, windowMs);
+  release(slot: Slot, outcome: 'success' | 'rate_limited' | 'other', windowMs = 0): { cut: boolean } {
+    let cut = false;
+    if (outcome === 'rate_limited') cut = this.decrease(slot, windowMs);
     else if (outcome === 'success' && this.limitValue !== null) this.grow();
     this.inFlightCount--;
     this.drain();
+    return { cut };
   }
 
   /** Rejects every waiter (shutdown). */
@@ -109,14 +111,15 @@ export class AdaptiveConcurrency {
     for (const w of this.queue.splice(0)) w.reject(new CancelledError('The self-healing layer is shut down; the call was not made.'));
   }
 
-  private decrease(slot: Slot, windowMs: number): void {
-    if (slot.epoch !== this.epoch) return; // sent before the last cut: already accounted for
+  private decrease(slot: Slot, windowMs: number): boolean {
+    if (slot.epoch !== this.epoch) return false; // sent before the last cut: already accounted for
     const base = Math.min(this.limitValue ?? Number.POSITIVE_INFINITY, this.inFlightCount);
     this.limitValue = Math.max(1, Math.floor(base / 2));
     this.successes = 0;
     this.changedAt = this.clock.now();
     this.windowMs = windowMs;
     this.epoch++;
+    return true;
   }
 
   private grow(): void {

@@ -4,6 +4,7 @@ import { AppError, CancelledError, ProviderError, TimeoutError, errorMessage, re
 import type { BreakerEvent, EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import { AdaptiveConcurrency, type Slot } from './adaptiveConcurrency.js';
+import { AdaptiveRate } from './adaptiveRate.js';
 import { allOf, consecutiveFailures, failureRateOverWindow } from './breakerRules.js';
 import { classifyFailure } from './classify.js';
 import { CircuitBreaker, type Admission, type BreakerTransition } from './circuitBreaker.js';
@@ -102,6 +103,8 @@ interface Lane {
   /** Back-pressure: the provider's "not before" time, and how many attempts may be in flight. */
   gate: RateLimitGate;
   concurrency: AdaptiveConcurrency;
+  /** The learned requests-per-second the gate spaces starts by. */
+  rate: AdaptiveRate;
   retried: number;
   gaveUp: number;
   lastError: { code: string; message: string; at: number } | null;
@@ -135,7 +138,8 @@ class Stop {
  * fix (exponential backoff with jitter, or the delay the provider named), a circuit breaker per
  * (provider, model) for what says the provider is unhealthy, and back-pressure for what says
  * "slower": a 429 (or a 503 naming a delay) holds the model's shared gate until the named time,
- * halves its concurrency (AIMD, see AdaptiveConcurrency) and never counts toward the breaker.
+ * halves its concurrency and its start rate (AIMD, see AdaptiveConcurrency and AdaptiveRate)
+ * and never counts toward the breaker.
  * A per-day quota opens the breaker until the quota resets.
  *
  * Why neither opossum nor p-retry: see the commit that introduced this file. In short, opossum's
@@ -250,6 +254,7 @@ export class ProviderResilience {
       const timeoutMs = opts.timeoutMs ?? this.config.agents.callTimeoutMs;
       const budgetMs = opts.deadline === undefined ? timeoutMs : Math.min(timeoutMs, opts.deadline - now);
       lane.concurrency.sent(slot);
+      lane.rate.started();
       state.attempts++;
       const attemptNumber = state.attempts;
       let value: T;
@@ -264,10 +269,18 @@ export class ProviderResilience {
       outcome = 'success';
       return { done: true, value };
     } finally {
-      lane.concurrency.release(slot, outcome, windowMs);
+      this.adapt(lane, slot, outcome, windowMs);
       // After the slot is given back: a backoff wait holds no slot, a rate limit has cut the limit.
       if (next) await next();
     }
+  }
+
+  /** Gives the slot back and adapts the model's concurrency and rate to the outcome. */
+  private adapt(lane: Lane, slot: Slot, outcome: 'success' | 'rate_limited' | 'other', windowMs: number): void {
+    const { cut } = lane.concurrency.release(slot, outcome, windowMs);
+    if (cut) lane.rate.cut(windowMs);
+    else if (outcome === 'success') lane.rate.succeeded();
+    lane.gate.setSpacing(lane.rate.intervalMs);
   }
 
   /**
@@ -395,15 +408,15 @@ export class ProviderResilience {
       () => new Stop(slotDeadlineError(lane.target, state.attempts, deadline!, lane.concurrency.limit, state.last, this.redact), state.last !== undefined),
     );
     try {
-      const until = lane.gate.closedUntil();
-      if (until !== null) {
+      if (lane.gate.mustWait()) {
         waited = true;
-        if (deadline !== undefined && until >= deadline) {
+        const until = lane.gate.closedUntil();
+        if (deadline !== undefined && until !== null && until >= deadline) {
           const delayMs = until - this.clock.now();
           throw new Stop(deadlineError(lane.target, state.attempts, delayMs, deadline, state.last, this.redact), state.last !== undefined);
         }
-        await lane.gate.pass(signal);
       }
+      await lane.gate.pass(signal);
     } catch (err) {
       lane.concurrency.release(slot, 'other');
       throw err;
@@ -519,6 +532,7 @@ export class ProviderResilience {
       }),
       gate: new RateLimitGate(this.clock, this.sleep),
       concurrency: new AdaptiveConcurrency(this.clock),
+      rate: new AdaptiveRate(this.clock),
       retried: 0,
       gaveUp: 0,
       lastError: null,
@@ -585,6 +599,7 @@ export class ProviderResilience {
       concurrencyLimit: lane.concurrency.limit,
       inFlight: lane.concurrency.inFlight,
       rateLimit: {
+        requestsPerSecond: lane.rate.perSecond === null ? null : Math.round(lane.rate.perSecond * 100) / 100,
         hits: lane.rateLimitHits,
         waits: lane.waits,
         totalWaitMs: lane.totalWaitMs,

@@ -30,6 +30,8 @@ export interface BreakerSnapshot {
 }
 
 export interface RateLimitSnapshot {
+  /** Requests per second the model's calls are spaced to (learned from its rate limits); null = no limit. */
+  requestsPerSecond: number | null;
   /** Rate-limit answers (429/503 naming a delay) received. */
   hits: number;
   /** Calls that waited behind the gate or for a slot, and for how long in all. */

@@ -22,6 +22,7 @@ const breakerSchema = z.object({
   concurrency_limit: z.number().int().nullable().describe('Calls allowed in flight, adapted to rate limits; null = none'),
   in_flight: z.number().int(),
   rate_limit: z.object({
+    requests_per_second: z.number().nullable(),
     hits: z.number().int(),
     waits: z.number().int(),
     total_wait_ms: z.number(),
@@ -69,6 +70,7 @@ export const healingStatus = defineTool({
       concurrency_limit: b.concurrencyLimit,
       in_flight: b.inFlight,
       rate_limit: {
+        requests_per_second: b.rateLimit.requestsPerSecond,
         hits: b.rateLimit.hits,
         waits: b.rateLimit.waits,
         total_wait_ms: b.rateLimit.totalWaitMs,
@@ -82,7 +84,7 @@ export const healingStatus = defineTool({
         b.rate_limit.hits === 0
           ? ''
           : `; rate-limited ${b.rate_limit.hits}x, ${b.rate_limit.waits} waits (${Math.round(b.rate_limit.total_wait_ms)} ms), ` +
-            `concurrency ${b.concurrency_limit ?? 'unlimited'}${b.rate_limit.gate_until ? `, waiting until ${b.rate_limit.gate_until}` : ''}`;
+            `concurrency ${b.concurrency_limit ?? 'unlimited'}, ${b.rate_limit.requests_per_second ?? 'unlimited'} req/s${b.rate_limit.gate_until ? `, waiting until ${b.rate_limit.gate_until}` : ''}`;
       return `${b.provider}/${b.model}: ${b.state}${when}${why}; ${b.total_successes} ok, ${b.total_failures} failed${limited}`;
     });
     const header =
