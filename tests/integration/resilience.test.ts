@@ -18,6 +18,7 @@ import {
   type Behaviour,
   type GeminiEmulator,
 } from '../helpers/geminiEmulator.js';
+import { tokenBucket } from '../helpers/tokenBucket.js';
 
 /**
  * The self-healing layer against the Gemini emulator with injected faults: the real ProviderResilience
@@ -145,6 +146,40 @@ describe('rate limits (429 with RetryInfo)', () => {
     expect(err.message).toContain('HTTP 429');
     expect(emulator.requests).toHaveLength(1);
     expect(s.healing.breakerInfo(PROVIDER, MODEL)).toMatchObject({ retried: 0, gaveUp: 1 });
+  });
+});
+
+describe('rate limits are back-pressure (issue 12)', () => {
+  it('10 concurrent callers against a 50/s token bucket answering 429 + 1 s RetryInfo: 100/100 succeed, the breaker stays closed', async () => {
+    const s = stack(systemClock);
+    const bucket = tokenBucket({ perSecond: 50, retryDelaySeconds: 1, latencyMs: 20 });
+    emulator.setDefault(bucket.behaviour);
+    let next = 0;
+    let succeeded = 0;
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (next < 100) {
+          next++;
+          await s.call().then(
+            () => succeeded++,
+            (e: AppError) => failures.push(`${e.code}: ${e.message}`),
+          );
+        }
+      }),
+    );
+
+    expect(failures).toEqual([]);
+    expect(succeeded).toBe(100);
+    const { requests, refused } = bucket.totals();
+    expect(refused).toBeGreaterThan(0); // the bucket really pushed back
+    expect(requests).toBe(100 + refused);
+    expect(s.opened).toEqual([]);
+    const info = s.healing.breakerInfo(PROVIDER, MODEL);
+    expect(info).toMatchObject({ state: 'closed', totalFailures: 0, totalSuccesses: 100 });
+    expect(info.rateLimit.hits).toBe(refused);
+    expect(info.concurrencyLimit).not.toBeNull();
+    expect(info.rateLimit.requestsPerSecond).not.toBeNull();
   });
 });
 
