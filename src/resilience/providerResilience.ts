@@ -1,13 +1,13 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { AppError, CancelledError, ProviderError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
+import { AppError, CancelledError, ProviderError, errorMessage, redactSecrets } from '../errors.js';
 import type { BreakerEvent, EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
-import { AdaptiveConcurrency, type Slot } from './adaptiveConcurrency.js';
-import { AdaptiveRate } from './adaptiveRate.js';
-import { allOf, consecutiveFailures, failureRateOverWindow } from './breakerRules.js';
+import type { Slot } from './adaptiveConcurrency.js';
+import { defaultSleep, runAttempt } from './attempt.js';
+import type { Admission, BreakerTransition } from './circuitBreaker.js';
 import { classifyFailure } from './classify.js';
-import { CircuitBreaker, type Admission, type BreakerTransition } from './circuitBreaker.js';
+import { createLane, laneSnapshot, type Lane } from './lane.js';
 import {
   SHUT_DOWN,
   circuitOpenError,
@@ -22,7 +22,7 @@ import {
   waitTooLongError,
   type CallTarget,
 } from './messages.js';
-import { RateLimitGate, type Sleep } from './rateLimitGate.js';
+import type { Sleep } from './rateLimitGate.js';
 import { RECENT_EVENT_LIMIT, iso, type BreakerSnapshot, type HealingStatus, type RecoveryEvent, type RecoveryEventType } from './status.js';
 import { backoffDelay, formatDuration, nextDailyQuotaReset } from './timing.js';
 
@@ -35,9 +35,8 @@ export { RECENT_EVENT_LIMIT } from './status.js';
 const PROVIDER_DELAY_CAP_MS = 5 * 60_000;
 /** Rate-limit answers one call takes before it gives up (they do not use up its retries). */
 export const RATE_LIMIT_ANSWERS_PER_CALL = 50;
-/** How many recent attempts, and how far back, the failure-rate condition looks at. */
-export const RATE_WINDOW_ATTEMPTS = 20;
-export const RATE_WINDOW_MS = 60_000;
+export { RATE_WINDOW_ATTEMPTS, RATE_WINDOW_MS } from './lane.js';
+export { defaultSleep } from './attempt.js';
 
 export interface AttemptFailure {
   /** 1-based attempt number. */
@@ -76,43 +75,6 @@ export interface ProviderResilienceDeps {
 
 /** What the rest of the app needs from the resilience layer. */
 export type ResilientCaller = Pick<ProviderResilience, 'call' | 'isAvailable' | 'breakerInfo' | 'status'>;
-
-/** Sleeps on a real timer; rejects with CancelledError as soon as `signal` aborts. */
-export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new CancelledError('The call was cancelled during a retry wait.'));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new CancelledError('The call was cancelled during a retry wait.'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Everything kept per (provider, model). */
-interface Lane {
-  target: CallTarget;
-  breaker: CircuitBreaker;
-  /** Back-pressure: the provider's "not before" time, and how many attempts may be in flight. */
-  gate: RateLimitGate;
-  concurrency: AdaptiveConcurrency;
-  /** The learned requests-per-second the gate spaces starts by. */
-  rate: AdaptiveRate;
-  retried: number;
-  gaveUp: number;
-  lastError: { code: string; message: string; at: number } | null;
-  quota: { id: string; resetAt: number } | null;
-  rateLimitHits: number;
-  waits: number;
-  totalWaitMs: number;
-}
 
 /** One call's progress through its attempts. */
 interface CallState {
@@ -209,12 +171,12 @@ export class ProviderResilience {
   }
 
   breakerInfo(provider: string, model: string): BreakerSnapshot {
-    return this.snapshot(this.lane({ provider, model }, false));
+    return laneSnapshot(this.lane({ provider, model }, false));
   }
 
   status(): HealingStatus {
     return {
-      breakers: [...this.lanes.values()].map((l) => this.snapshot(l)),
+      breakers: [...this.lanes.values()].map((l) => laneSnapshot(l)),
       retries: { retried: this.totalRetried, gaveUp: this.totalGaveUp },
       recentEvents: [...this.recent],
     };
@@ -259,7 +221,7 @@ export class ProviderResilience {
       const attemptNumber = state.attempts;
       let value: T;
       try {
-        value = await this.runAttempt(lane.target, attempt, attemptNumber, opts.signal, budgetMs, budgetMs < timeoutMs);
+        value = await runAttempt(lane.target, attempt, attemptNumber, opts.signal, budgetMs, budgetMs < timeoutMs);
       } catch (raw) {
         const err = raw instanceof Error ? raw : new Error(String(raw));
         ({ outcome, next, windowMs } = this.afterFailure(lane, admission, err, attemptNumber, opts, state));
@@ -449,44 +411,6 @@ export class ProviderResilience {
     return new Stop(error, state.last !== undefined);
   }
 
-  private async runAttempt<T>(
-    target: CallTarget,
-    attempt: (signal: AbortSignal, attemptNumber: number) => Promise<T>,
-    attemptNumber: number,
-    callerSignal: AbortSignal | undefined,
-    timeoutMs: number,
-    cappedByDeadline: boolean,
-  ): Promise<T> {
-    const controller = new AbortController();
-    const aborted = new Promise<never>((_resolve, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-    });
-    const onCallerAbort = () => controller.abort(new CancelledError());
-    if (callerSignal?.aborted) onCallerAbort();
-    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    const timer = setTimeout(() => {
-      controller.abort(
-        cappedByDeadline
-          ? new TimeoutError(`Attempt ${attemptNumber} to ${targetName(target)} was stopped at the call's deadline after ${timeoutMs} ms.`, {
-              callerLimit: true,
-            })
-          : new TimeoutError(`Attempt ${attemptNumber} to ${targetName(target)} timed out after ${timeoutMs} ms.`),
-      );
-    }, Math.max(0, timeoutMs));
-    try {
-      const work = Promise.resolve().then(() => attempt(controller.signal, attemptNumber));
-      return await Promise.race([work, aborted]);
-    } catch (err) {
-      // Whatever the attempt threw once its signal fired (an AbortError, a network error…),
-      // the reason is the timeout or the cancellation.
-      if (controller.signal.aborted) throw controller.signal.reason;
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
-    }
-  }
-
   /** The provider's own delay wins; otherwise exponential backoff with jitter. */
   private retryDelay(error: Error, retry: number): number {
     if (error instanceof ProviderError && error.retryAfterMs !== undefined && Number.isFinite(error.retryAfterMs)) {
@@ -515,32 +439,7 @@ export class ProviderResilience {
     const key = this.key(target);
     const existing = this.lanes.get(key);
     if (existing) return existing;
-    const t = { provider: target.provider, model: target.model };
-    const { breaker: cfg } = this.config;
-    const lane: Lane = {
-      target: t,
-      breaker: new CircuitBreaker({
-        clock: this.clock,
-        resetTimeoutMs: cfg.resetTimeoutMs,
-        // With many calls in flight, a flaky provider (say 30% 503s) produces runs of failures
-        // in completion order; an outage fails nearly everything. Open only on the latter.
-        rule: allOf(
-          consecutiveFailures(cfg.failureThreshold),
-          failureRateOverWindow({ minRate: cfg.minFailureRate, windowMs: RATE_WINDOW_MS, maxSamples: RATE_WINDOW_ATTEMPTS }),
-        ),
-        onTransition: (tr) => this.announce(lane, tr),
-      }),
-      gate: new RateLimitGate(this.clock, this.sleep),
-      concurrency: new AdaptiveConcurrency(this.clock),
-      rate: new AdaptiveRate(this.clock),
-      retried: 0,
-      gaveUp: 0,
-      lastError: null,
-      quota: null,
-      rateLimitHits: 0,
-      waits: 0,
-      totalWaitMs: 0,
-    };
+    const lane = createLane(target, { clock: this.clock, sleep: this.sleep, breaker: this.config.breaker, onTransition: (l, t) => this.announce(l, t) });
     if (create) this.lanes.set(key, lane);
     return lane;
   }
@@ -576,35 +475,5 @@ export class ProviderResilience {
   private remember(type: RecoveryEventType, target: CallTarget, at: number, detail: string): void {
     this.recent.push({ type, provider: target.provider, model: target.model, at: iso(at), detail: this.redact(detail).slice(0, 500) });
     while (this.recent.length > RECENT_EVENT_LIMIT) this.recent.shift();
-  }
-
-  private snapshot(lane: Lane): BreakerSnapshot {
-    const { breaker } = lane;
-    const state = breaker.state;
-    const gateUntil = lane.gate.closedUntil();
-    return {
-      ...lane.target,
-      state,
-      available: breaker.isAvailable(),
-      consecutiveFailures: breaker.consecutiveFailures,
-      totalFailures: breaker.totalFailures,
-      totalSuccesses: breaker.totalSuccesses,
-      retried: lane.retried,
-      gaveUp: lane.gaveUp,
-      lastError: lane.lastError ? { ...lane.lastError, at: iso(lane.lastError.at) } : null,
-      openedAt: breaker.openedAt === null ? null : iso(breaker.openedAt),
-      halfOpenAt: breaker.retryAt === null ? null : iso(breaker.retryAt),
-      reason: breaker.reason,
-      quota: lane.quota && state !== 'closed' ? { id: lane.quota.id, resetsAt: iso(lane.quota.resetAt) } : null,
-      concurrencyLimit: lane.concurrency.limit,
-      inFlight: lane.concurrency.inFlight,
-      rateLimit: {
-        requestsPerSecond: lane.rate.perSecond === null ? null : Math.round(lane.rate.perSecond * 100) / 100,
-        hits: lane.rateLimitHits,
-        waits: lane.waits,
-        totalWaitMs: lane.totalWaitMs,
-        gateUntil: gateUntil === null ? null : iso(gateUntil),
-      },
-    };
   }
 }
