@@ -202,7 +202,7 @@ export class ProviderResilience {
     this.checkAvailable(lane, state);
     const slot = await this.waitForTurn(lane, opts, state);
     let outcome: 'success' | 'rate_limited' | 'other' = 'other';
-    let next: (() => Promise<void> | void) | undefined;
+    let next: () => Promise<void> | void = () => undefined;
     let windowMs = 0;
     try {
       if (this.isShutdown) throw new CancelledError(SHUT_DOWN);
@@ -219,22 +219,21 @@ export class ProviderResilience {
       lane.rate.started();
       state.attempts++;
       const attemptNumber = state.attempts;
-      let value: T;
       try {
-        value = await runAttempt(lane.target, attempt, attemptNumber, opts.signal, budgetMs, budgetMs < timeoutMs);
+        const value = await runAttempt(lane.target, attempt, attemptNumber, opts.signal, budgetMs, budgetMs < timeoutMs);
+        lane.breaker.success(admission);
+        outcome = 'success';
+        return { done: true, value };
       } catch (raw) {
         const err = raw instanceof Error ? raw : new Error(String(raw));
         ({ outcome, next, windowMs } = this.afterFailure(lane, admission, err, attemptNumber, opts, state));
-        return { done: false };
       }
-      lane.breaker.success(admission);
-      outcome = 'success';
-      return { done: true, value };
     } finally {
       this.adapt(lane, slot, outcome, windowMs);
-      // After the slot is given back: a backoff wait holds no slot, a rate limit has cut the limit.
-      if (next) await next();
     }
+    // After the slot is given back: a backoff wait holds no slot, a rate limit has cut the limit.
+    await next();
+    return { done: false };
   }
 
   /** Gives the slot back and adapts the model's concurrency and rate to the outcome. */

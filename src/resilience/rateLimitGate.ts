@@ -119,8 +119,10 @@ export class RateLimitGate {
         this.nextStart = this.clock.now() + this.spacing;
         waiter.resolve();
       }
-    } catch {
-      // Only shutdown aborts the pump's sleep; shutdown() rejected the waiters.
+    } catch (err) {
+      // Shutdown aborts the pump's sleep (and has rejected the waiters); any other failure of the
+      // sleep must not leave calls waiting forever.
+      for (const w of this.queue.splice(0)) w.reject(err instanceof CancelledError ? err : new CancelledError(CANCELLED_WAIT));
     } finally {
       this.pumping = false;
     }
