@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   agents: () => import('./agents.js'),
   reliability: () => import('./reliability.js'),
   alerts: () => import('./alerts.js'),
+  ratelimit: () => import('./ratelimit.js'),
 };
 
 const wanted = process.argv.slice(2);

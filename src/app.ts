@@ -12,7 +12,7 @@ import { TrialStore, trialMigrations } from './eval/trialStore.js';
 import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
 import type { Provider, ProviderId } from './providers/types.js';
-import { HealingService } from './resilience/healingService.js';
+import { ProviderResilience } from './resilience/providerResilience.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
 
@@ -28,7 +28,7 @@ export interface AppServices {
   tasks: TaskStore;
   trials: TrialStore;
   cost: CostService;
-  healing: HealingService;
+  healing: ProviderResilience;
   providers: ProviderRegistry;
   tracer: SpawnTracer;
   agents: AgentService;
@@ -67,7 +67,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config });
   cost.releaseStale();
-  const healing = new HealingService({ config, clock, logger: logger.child('healing'), events, ...(deps.sleep && { sleep: deps.sleep }) });
+  const healing = new ProviderResilience({ config, clock, logger, events, ...(deps.sleep && { sleep: deps.sleep }) });
   const trials = new TrialStore(db, clock);
   const interrupted = trials.recoverInterrupted();
   if (interrupted > 0) logger.warn(`marked ${interrupted} trial(s) left running by a stopped server as errored`);

@@ -6,7 +6,7 @@ import { EventBus, type BreakerEvent } from '../../src/events.js';
 import { silentLogger } from '../../src/logger.js';
 import { GeminiProvider } from '../../src/providers/gemini.js';
 import type { GenerateResult } from '../../src/providers/types.js';
-import { HealingService, type ResilientCallOptions } from '../../src/resilience/healingService.js';
+import { ProviderResilience, type ResilientCallOptions } from '../../src/resilience/providerResilience.js';
 import {
   badRequest,
   hang,
@@ -18,9 +18,10 @@ import {
   type Behaviour,
   type GeminiEmulator,
 } from '../helpers/geminiEmulator.js';
+import { tokenBucket } from '../helpers/tokenBucket.js';
 
 /**
- * The self-healing layer against the Gemini emulator with injected faults: the real HealingService
+ * The self-healing layer against the Gemini emulator with injected faults: the real ProviderResilience
  * around the real GeminiProvider (real @google/genai client, real HTTP on 127.0.0.1). Every case
  * asserts what the emulator saw (how many requests, when, which connections were cut).
  */
@@ -32,7 +33,7 @@ const TARGET = { provider: PROVIDER, model: MODEL };
 const RESET_MS = 30_000;
 
 let emulator: GeminiEmulator;
-const services: HealingService[] = [];
+const services: ProviderResilience[] = [];
 
 beforeAll(async () => {
   emulator = await startGeminiEmulator();
@@ -45,7 +46,7 @@ afterAll(() => emulator.close());
 
 interface Stack {
   config: Config;
-  healing: HealingService;
+  healing: ProviderResilience;
   provider: GeminiProvider;
   opened: BreakerEvent[];
   /** One generate call through the self-healing layer, exactly as the agent pipeline makes it. */
@@ -70,7 +71,7 @@ function stack(clock: Clock, env: Record<string, string> = {}): Stack {
   const opened: BreakerEvent[] = [];
   events.on('breaker.opened', (e) => opened.push(e));
   // Real timers for the backoff waits (the default sleep): nothing here is faked.
-  const healing = new HealingService({ config, clock, logger: silentLogger, events });
+  const healing = new ProviderResilience({ config, clock, logger: silentLogger, events });
   services.push(healing);
   const provider = new GeminiProvider({ apiKey: config.gemini.apiKey!, baseUrl: config.gemini.baseUrl, logger: silentLogger });
   return {
@@ -145,6 +146,40 @@ describe('rate limits (429 with RetryInfo)', () => {
     expect(err.message).toContain('HTTP 429');
     expect(emulator.requests).toHaveLength(1);
     expect(s.healing.breakerInfo(PROVIDER, MODEL)).toMatchObject({ retried: 0, gaveUp: 1 });
+  });
+});
+
+describe('rate limits are back-pressure (issue 12)', () => {
+  it('10 concurrent callers against a 50/s token bucket answering 429 + 1 s RetryInfo: 100/100 succeed, the breaker stays closed', async () => {
+    const s = stack(systemClock);
+    const bucket = tokenBucket({ perSecond: 50, retryDelaySeconds: 1, latencyMs: 20 });
+    emulator.setDefault(bucket.behaviour);
+    let next = 0;
+    let succeeded = 0;
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (next < 100) {
+          next++;
+          await s.call().then(
+            () => succeeded++,
+            (e: AppError) => failures.push(`${e.code}: ${e.message}`),
+          );
+        }
+      }),
+    );
+
+    expect(failures).toEqual([]);
+    expect(succeeded).toBe(100);
+    const { requests, refused } = bucket.totals();
+    expect(refused).toBeGreaterThan(0); // the bucket really pushed back
+    expect(requests).toBe(100 + refused);
+    expect(s.opened).toEqual([]);
+    const info = s.healing.breakerInfo(PROVIDER, MODEL);
+    expect(info).toMatchObject({ state: 'closed', totalFailures: 0, totalSuccesses: 100 });
+    expect(info.rateLimit.hits).toBe(refused);
+    expect(info.concurrencyLimit).not.toBeNull();
+    expect(info.rateLimit.requestsPerSecond).not.toBeNull();
   });
 });
 

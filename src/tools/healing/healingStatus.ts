@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HealingStatus } from '../../resilience/healingService.js';
+import type { HealingStatus } from '../../resilience/status.js';
 import { defineTool } from '../types.js';
 
 const isoOrNull = z.string().nullable();
@@ -19,6 +19,15 @@ const breakerSchema = z.object({
   half_open_at: isoOrNull.describe('When it lets a test call through'),
   reason: z.string().nullable(),
   quota: z.object({ id: z.string(), resets_at: z.string() }).nullable(),
+  concurrency_limit: z.number().int().nullable().describe('Calls allowed in flight, adapted to rate limits; null = none'),
+  in_flight: z.number().int(),
+  rate_limit: z.object({
+    requests_per_second: z.number().nullable(),
+    hits: z.number().int(),
+    waits: z.number().int(),
+    total_wait_ms: z.number(),
+    gate_until: isoOrNull.describe('Calls wait until then'),
+  }),
 });
 
 const eventSchema = z.object({
@@ -32,7 +41,7 @@ const eventSchema = z.object({
 export const healingStatus = defineTool({
   name: 'healing_status',
   title: 'Self-healing status',
-  description: 'Circuit breaker state per provider/model, retry counts and recent recovery events.',
+  description: 'Circuit breaker state per provider/model, rate-limit waits and concurrency, retry counts, recent recovery events.',
   set: 'extra',
   inputSchema: z.object({}),
   outputSchema: z.object({
@@ -58,11 +67,25 @@ export const healingStatus = defineTool({
       half_open_at: b.halfOpenAt,
       reason: b.reason,
       quota: b.quota ? { id: b.quota.id, resets_at: b.quota.resetsAt } : null,
+      concurrency_limit: b.concurrencyLimit,
+      in_flight: b.inFlight,
+      rate_limit: {
+        requests_per_second: b.rateLimit.requestsPerSecond,
+        hits: b.rateLimit.hits,
+        waits: b.rateLimit.waits,
+        total_wait_ms: b.rateLimit.totalWaitMs,
+        gate_until: b.rateLimit.gateUntil,
+      },
     }));
     const lines = breakers.map((b) => {
       const when = b.state === 'closed' ? '' : ` until ${b.half_open_at ?? '?'}`;
       const why = b.reason ? ` (${b.reason})` : '';
-      return `${b.provider}/${b.model}: ${b.state}${when}${why}; ${b.total_successes} ok, ${b.total_failures} failed`;
+      const limited =
+        b.rate_limit.hits === 0
+          ? ''
+          : `; rate-limited ${b.rate_limit.hits}x, ${b.rate_limit.waits} waits (${Math.round(b.rate_limit.total_wait_ms)} ms), ` +
+            `concurrency ${b.concurrency_limit ?? 'unlimited'}, ${b.rate_limit.requests_per_second ?? 'unlimited'} req/s${b.rate_limit.gate_until ? `, waiting until ${b.rate_limit.gate_until}` : ''}`;
+      return `${b.provider}/${b.model}: ${b.state}${when}${why}; ${b.total_successes} ok, ${b.total_failures} failed${limited}`;
     });
     const header =
       breakers.length === 0

@@ -1,11 +1,11 @@
-import CircuitBreaker from 'opossum';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock.js';
 import { loadConfig } from '../../../src/config.js';
 import { AppError, CancelledError, InvalidInputError, ProviderError, TimeoutError } from '../../../src/errors.js';
 import { EventBus, type BreakerEvent, type RetryEvent } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
-import { HealingService, type ResilientCallOptions } from '../../../src/resilience/healingService.js';
+import { failureRateOverWindow } from '../../../src/resilience/breakerRules.js';
+import { ProviderResilience, type ResilientCallOptions } from '../../../src/resilience/providerResilience.js';
 
 const PROVIDER = 'google_gemini';
 const MODEL = 'gemini-2.5-flash';
@@ -23,7 +23,7 @@ function kindError(kind: 'network' | 'malformed' | 'aborted' | 'schema'): Provid
 }
 
 interface Harness {
-  healing: HealingService;
+  healing: ProviderResilience;
   clock: ManualClock;
   events: EventBus;
   /** Every requested backoff wait, in ms. */
@@ -35,7 +35,7 @@ interface Harness {
   calls: number;
 }
 
-const services: HealingService[] = [];
+const services: ProviderResilience[] = [];
 afterEach(() => {
   for (const s of services.splice(0)) s.shutdown();
 });
@@ -54,7 +54,7 @@ function harness(env: Record<string, string> = {}, opts: { realSleep?: boolean; 
     sleeps.push(ms);
     clock.advance(ms);
   };
-  const healing = new HealingService({
+  const healing = new ProviderResilience({
     config,
     clock,
     logger: silentLogger,
@@ -460,18 +460,11 @@ describe('circuit breaker', () => {
     expect(h.healing.breakerInfo(PROVIDER, MODEL).state).toBe(state);
   });
 
-  it('opossum on its own (default percentage rule) WOULD open on success,fail,fail,success,fail,fail', async () => {
-    // Why the consecutive count is needed: 4 of 6 = 67% > opossum's default 50%.
-    const breaker = new CircuitBreaker(async (ok: boolean) => {
-      if (!ok) throw new Error('503');
-      return 'ok';
-    });
-    try {
-      for (const ok of [true, false, false, true, false, false]) await breaker.fire(ok).catch(() => undefined);
-      expect(breaker.opened).toBe(true);
-    } finally {
-      breaker.shutdown();
-    }
+  it('a percentage rule on its own (50%, as opossum defaults to) WOULD open on success,fail,fail,success,fail,fail', () => {
+    // Why the consecutive count is needed: 4 of 6 = 67% > 50%.
+    const rule = failureRateOverWindow({ minRate: 0.5, windowMs: 60_000, maxSamples: 20 });
+    const opens = [true, false, false, true, false, false].map((ok) => (ok ? (rule.success(0), false) : rule.failure(0)));
+    expect(opens.at(-1)).toBe(true);
   });
 
   it('honours a custom threshold', async () => {

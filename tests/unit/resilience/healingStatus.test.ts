@@ -5,7 +5,7 @@ import { loadConfig } from '../../../src/config.js';
 import { ProviderError } from '../../../src/errors.js';
 import { EventBus } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
-import { HealingService } from '../../../src/resilience/healingService.js';
+import { ProviderResilience } from '../../../src/resilience/providerResilience.js';
 import { healingStatus } from '../../../src/tools/healing/healingStatus.js';
 import type { ToolContext } from '../../../src/tools/types.js';
 
@@ -17,13 +17,13 @@ const ctx: ToolContext = {
   createMessage: undefined,
 };
 
-let healing: HealingService | undefined;
+let healing: ProviderResilience | undefined;
 afterEach(() => healing?.shutdown());
 
 function setup() {
   const config = loadConfig({ HOME: '/tmp/healing-test', GEMINI_API_KEY: SECRET, TASK_ORCHESTRATOR_RETRY_MAX: '1' });
   const clock = new ManualClock();
-  healing = new HealingService({
+  healing = new ProviderResilience({
     config,
     clock,
     logger: silentLogger,
@@ -94,5 +94,31 @@ describe('healing_status tool', () => {
     const later = await healingStatus.handler({}, services, ctx);
     const events = (later.structured as { recent_events: Array<{ type: string }> }).recent_events;
     expect(events.at(-1)?.type).toBe('half_open');
+  });
+
+  it('shows each model’s concurrency limit and its rate-limit waits', async () => {
+    const { healing, services } = setup();
+    const target = { provider: 'google_gemini', model: 'gemini-2.5-flash' };
+    let n = 0;
+    const limitedOnce = async () => {
+      if (n++ === 0) {
+        throw new ProviderError({ provider: 'google_gemini', model: 'gemini-2.5-flash', kind: 'http', status: 429, message: 'slow down', retryAfterMs: 1_000 });
+      }
+      return 'ok';
+    };
+    await Promise.all([healing.call(target, limitedOnce), healing.call(target, limitedOnce)]);
+
+    const out = await healingStatus.handler({}, services, ctx);
+    const structured = healingStatus.outputSchema.parse(out.structured) as { breakers: Array<Record<string, unknown>> };
+    expect(structured.breakers[0]).toMatchObject({
+      state: 'closed',
+      total_failures: 0,
+      // Cut from 2 in flight to 1 by the 429, grown back to 2 by the next success.
+      concurrency_limit: 2,
+      in_flight: 0,
+      // Only the call that was refused waited (the other's request had gone through).
+      rate_limit: { hits: 1, waits: 1, total_wait_ms: 1_000, gate_until: null },
+    });
+    expect(out.text).toContain('rate-limited 1x, 1 waits (1000 ms), concurrency 2');
   });
 });
