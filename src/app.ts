@@ -6,6 +6,7 @@ import { CostService, costMigrations } from './cost/costService.js';
 import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
 import { WalSync, type Fsync } from './db/walSync.js';
 import { EventBus } from './events.js';
+import type { PreCheck } from './agents/preCheck.js';
 import { TrialStore, trialMigrations } from './eval/trialStore.js';
 import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
@@ -46,6 +47,10 @@ export interface AppDeps {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The WAL's fsync; tests pass one that counts. */
   fsync?: Fsync;
+  /** Asked in order before every agent and judge call (immune system, failure predictor). */
+  preChecks?: readonly PreCheck[];
+  /** Each subscribes what it needs on the server's event bus (alerting, failure memory, ...). */
+  listeners?: ReadonlyArray<(events: EventBus) => void>;
 }
 
 export interface App {
@@ -61,6 +66,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   const walSync = new WalSync(db, deps.fsync);
   const events = new EventBus(logger.child("events"));
+  for (const subscribe of deps.listeners ?? []) subscribe(events);
 
   const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config });
   cost.releaseStale();
@@ -87,6 +93,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     atomic: (fn) => runAtomic(db, fn),
     walSync,
+    preChecks: deps.preChecks ?? [],
   });
 
   const services: AppServices = {

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { AppError, CancelledError, InvalidInputError, ProviderError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
+import { AppError, BlockedError, CancelledError, InvalidInputError, ProviderError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { gradeOutput } from '../eval/grading.js';
 import { parseJsonOutput } from '../eval/graders/codeGraders.js';
@@ -21,11 +21,9 @@ import { emptyAnswerReason } from './finishReason.js';
 import { selectModel, type ModelChoice } from './modelSelection.js';
 import type { AgentResult, AgentSpec } from './spawnSchema.js';
 
-/**
- * A seam for the immune system and failure predictor: runs before any money is reserved. It may
- * refuse the call (throw an AppError) or return a failure-risk estimate per model.
- */
-export type PreCheck = (spec: AgentSpec) => Promise<{ failureRisk?: (model: string) => number | undefined } | void>;
+import type { PreCheck, PreCheckInput } from './preCheck.js';
+import { immuneReport, runPreChecks, untouched, type PreCheckOutcome } from './preCheckRunner.js';
+import { defaultGraderSpecs } from '../eval/grading.js';
 
 export interface AgentServiceDeps {
   config: Config;
@@ -45,7 +43,7 @@ export interface AgentServiceDeps {
    * it before any tool answers.
    */
   walSync: { sync(): Promise<void> };
-  preChecks?: PreCheck[];
+  preChecks?: readonly PreCheck[];
 }
 
 export interface RunContext {
@@ -88,6 +86,7 @@ interface ResultFields {
   score?: number | null | undefined;
   gradingIncomplete?: boolean | undefined;
   error?: { code: string; message: string } | undefined;
+  preCheck: PreCheckOutcome;
 }
 
 /** The one pipeline every agent call runs through. */
@@ -121,9 +120,14 @@ export class AgentService {
     const deadline = spec.timeout_ms === undefined ? undefined : started + spec.timeout_ms;
     const tags = spec.tags ?? [];
     const trial = { id: newTrialId() };
+    let pre = untouched(spec.prompt, spec.system);
+    /** The spec as it is sent: the caller's, with the pre-checks' rewrites. */
+    let sent = spec;
     const newTrial = {
       id: trial.id,
       prompt: spec.prompt,
+      processedPrompt: null as string | null,
+      guardrails: [] as PreCheckOutcome['guardrails'],
       system: spec.system ?? null,
       responseSchema: spec.response_schema ?? null,
       provider: spec.provider,
@@ -163,6 +167,7 @@ export class AgentService {
     const conclude = (outcome: Pick<ResultFields, 'status' | 'text' | 'json' | 'finishReason' | 'model' | 'graders' | 'score' | 'gradingIncomplete' | 'error'>): AgentResult => {
       const result = this.result(trial.id, spec, {
         ...outcome,
+        preCheck: pre,
         choice,
         escalated,
         attempts,
@@ -171,16 +176,17 @@ export class AgentService {
         costUsd: totalCost,
         latencyMs: clock.now() - started,
       });
-      this.finish(trace, spec, result, ctx.parentRunId);
+      this.finish(trace, spec, result, ctx.parentRunId, pre, graders);
       this.deps.walSync.sync().catch((err: unknown) => this.deps.logger.error('could not fsync the database', { error: errorMessage(err) }));
       return result;
     };
     try {
-      let risk: ((model: string) => number | undefined) | undefined;
-      for (const check of this.deps.preChecks ?? []) {
-        const verdict = await check(spec);
-        if (verdict?.failureRisk) risk = verdict.failureRisk;
-      }
+      pre = await runPreChecks(this.deps.preChecks ?? [], this.preCheckInput('agent', spec, graders), ctx.signal, this.deps.logger);
+      newTrial.guardrails = pre.guardrails;
+      if (pre.blocked) throw new BlockedError(`${pre.blocked.by}: ${pre.blocked.reason}. Nothing was sent or spent.`, { pre_check: pre.blocked.by });
+      if (pre.prompt !== spec.prompt) newTrial.processedPrompt = pre.prompt;
+      sent = { ...spec, prompt: pre.prompt, ...(pre.system === undefined ? { system: undefined } : { system: pre.system }) };
+      const risk = pre.failureRisk;
       const canEscalate = spec.escalate ?? spec.model === 'auto';
       /** Stores the answer on the trial and builds the result from it. */
       const finishWith = (answer: Answer): AgentResult => {
@@ -221,10 +227,10 @@ export class AgentService {
       /** The answer an escalation would replace: paid for, so it stands if the escalation call fails. */
       let kept: Answer | undefined;
       for (;;) {
-        choice = next ?? this.chooseModel(spec, provider, undefined, risk);
+        choice = next ?? this.chooseModel(sent, provider, undefined, risk);
         let call: ModelCall;
         try {
-          call = await this.callModel(provider, choice, spec, trial.id, ctx, deadline, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
+          call = await this.callModel(provider, choice, sent, trial.id, ctx, deadline, trace, reserve, () => (attempts += 1), (usd) => (totalCost += usd));
         } catch (err) {
           if (kept === undefined || err instanceof CancelledError || ctx.signal.aborted) throw err;
           const code = err instanceof AppError ? err.code : 'internal';
@@ -241,14 +247,14 @@ export class AgentService {
           graders,
           text,
           { prompt: spec.prompt, system: spec.system, responseSchema: spec.response_schema, schemas: this.schemas },
-          await this.judgeDeps(trial.id, spec, ctx, deadline, (usd) => (totalCost += usd)),
+          await this.judgeDeps(trial.id, spec, ctx, deadline, (usd) => (totalCost += usd), text, graders, (g) => pre.guardrails.push(...g)),
         );
         for (const r of grading.results) if (r.score !== null) trace.score(r.type, r.score, r.reason);
         const top = this.tiersFor(spec).length - 1;
         if (!grading.passed && canEscalate && spec.model === 'auto' && !escalated && choice.tier < top) {
           // Budget or breakers may pull the choice back down: escalate only to a higher tier,
           // never pay again for the tier that just failed.
-          const up = this.chooseModel(spec, provider, choice.tier + 1, risk);
+          const up = this.chooseModel(sent, provider, choice.tier + 1, risk);
           if (up.tier > choice.tier) {
             escalated = true;
             next = up;
@@ -385,15 +391,44 @@ export class AgentService {
   }
 
   /** Judges run on Gemini when it is configured, else on the agent's own provider; guarded like the agent. */
-  private async judgeDeps(trialId: string, spec: AgentSpec, ctx: RunContext, deadline: number | undefined, addCost: (usd: number) => void) {
+  private async judgeDeps(
+    trialId: string,
+    spec: AgentSpec,
+    ctx: RunContext,
+    deadline: number | undefined,
+    addCost: (usd: number) => void,
+    judgedText: string,
+    graders: GraderSpec[] | undefined,
+    onGuardrails: (applied: PreCheckOutcome['guardrails']) => void,
+  ) {
     const { config, providers, cost } = this.deps;
     const inner = await providers.get(providers.isConfigured('google_gemini') ? 'google_gemini' : (spec.provider as ProviderId), ctx);
+    const checks = this.deps.preChecks ?? [];
     const provider = new GuardedProvider(inner, this.deps, {
       booking: { trialId, taskId: spec.task_id ?? null, tags: [...(spec.tags ?? []), 'judge'] },
       signal: ctx.signal,
       timeoutMs: config.agents.callTimeoutMs,
       deadline,
       maxOutputTokens: config.agents.defaultMaxOutputTokens,
+      // Judges are checked like agents (the judged text may carry injected instructions).
+      ...(checks.length > 0 && {
+        before: async (request) => {
+          const input: PreCheckInput = {
+            ...this.preCheckInput('judge', spec, graders),
+            prompt: request.prompt,
+            system: request.system,
+            model: request.model,
+            tiers: [request.model],
+            responseSchema: request.responseSchema,
+            maxOutputTokens: request.maxOutputTokens ?? config.agents.defaultMaxOutputTokens,
+            judgedText,
+          };
+          const verdict = await runPreChecks(checks, input, ctx.signal, this.deps.logger);
+          onGuardrails(verdict.guardrails);
+          if (verdict.blocked) throw new BlockedError(`${verdict.blocked.by}: ${verdict.blocked.reason}`, { pre_check: verdict.blocked.by });
+          return { ...request, prompt: verdict.prompt, system: verdict.system };
+        },
+      }),
     });
     return {
       provider,
@@ -409,6 +444,23 @@ export class AgentService {
     };
   }
 
+
+  /** What a pre-check sees of an agent call (judge calls override the call's own fields). */
+  private preCheckInput(operation: 'agent' | 'judge', spec: AgentSpec, graders: GraderSpec[] | undefined): PreCheckInput {
+    return {
+      operation,
+      prompt: spec.prompt,
+      system: spec.system,
+      provider: spec.provider,
+      model: spec.model,
+      tiers: this.tiersFor(spec),
+      responseSchema: spec.response_schema,
+      graders: (graders ?? defaultGraderSpecs({ responseSchema: spec.response_schema })) as unknown as PreCheckInput['graders'],
+      maxOutputTokens: this.maxOutputTokens(spec),
+      taskId: spec.task_id ?? null,
+      tags: spec.tags ?? [],
+    };
+  }
 
   private result(trialId: string, spec: AgentSpec, r: ResultFields): AgentResult {
     return {
@@ -431,10 +483,11 @@ export class AgentService {
       ...(r.score !== undefined && { score: r.score }),
       ...(r.gradingIncomplete && { grading_incomplete: true as const }),
       ...(r.error && { error: r.error }),
+      immune: immuneReport(r.preCheck),
     };
   }
 
-  private finish(trace: SpawnTrace, spec: AgentSpec, result: AgentResult, parentRunId: string | undefined): void {
+  private finish(trace: SpawnTrace, spec: AgentSpec, result: AgentResult, parentRunId: string | undefined, pre: PreCheckOutcome, graders: GraderSpec[] | undefined): void {
     trace.end({ status: result.status, output: result.text, costUsd: result.cost_usd, latencyMs: result.latency_ms });
     this.deps.events.emit('trial.finished', {
       trialId: result.trial_id,
@@ -445,7 +498,7 @@ export class AgentService {
       modelReason: result.model_reason,
       escalated: result.escalated,
       prompt: spec.prompt,
-      processedPrompt: spec.prompt,
+      processedPrompt: pre.prompt,
       system: spec.system ?? null,
       hasSystem: spec.system !== undefined,
       hasResponseSchema: spec.response_schema !== undefined,
@@ -460,9 +513,9 @@ export class AgentService {
       taskId: spec.task_id ?? null,
       tags: spec.tags ?? [],
       batchId: parentRunId ?? null,
-      graderSpecs: (spec.graders ?? []) as Array<{ type: string } & Record<string, unknown>>,
+      graderSpecs: (graders ?? defaultGraderSpecs({ responseSchema: spec.response_schema })) as unknown as Array<{ type: string } & Record<string, unknown>>,
       graderResults: result.graders.map((g) => ({ type: g.type, pass: g.pass, score: g.score, reason: g.reason, required: g.required, status: g.status })),
-      guardrails: [],
+      guardrails: pre.guardrails,
       at: this.deps.clock.now(),
     });
   }

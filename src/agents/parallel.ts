@@ -129,6 +129,7 @@ function emptyResult(spec: AgentSpec, status: AgentResult['status'], error: { co
     latency_ms: 0,
     graders: [],
     error,
+    immune: { action: 'proceed', risk_score: null, matched_patterns: [], guardrails: [] },
   };
 }
 

@@ -36,6 +36,9 @@ export interface TrialPort {
   create(t: {
     id: string;
     prompt: string;
+    /** The prompt as sent, when a pre-check rewrote it. */
+    processedPrompt?: string | null;
+    guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }>;
     system: string | null;
     responseSchema: Record<string, unknown> | null;
     provider: string;
