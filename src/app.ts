@@ -7,6 +7,7 @@ import { openDatabase, runAtomic, type Db, type Migration } from './db/database.
 import { WalSync, type Fsync } from './db/walSync.js';
 import { EventBus } from './events.js';
 import type { PreCheck } from './agents/preCheck.js';
+import type { SpawnObserver } from './agents/spawnObserver.js';
 import { TrialStore, trialMigrations } from './eval/trialStore.js';
 import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   preChecks?: readonly PreCheck[];
   /** Each subscribes what it needs on the server's event bus (alerting, failure memory, ...). */
   listeners?: ReadonlyArray<(events: EventBus) => void>;
+  /** Watch every agent call as it runs: each generation, score and end (see SpawnObserver). */
+  observers?: readonly SpawnObserver[];
 }
 
 export interface App {
@@ -94,6 +97,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     atomic: (fn) => runAtomic(db, fn),
     walSync,
     preChecks: deps.preChecks ?? [],
+    observers: deps.observers ?? [],
   });
 
   const services: AppServices = {

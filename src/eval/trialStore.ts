@@ -105,6 +105,8 @@ export interface CompletedUpdate {
   latencyMs: number;
   /** Provider requests made (retries included); overrides the count markRunning kept. */
   attempts?: number | undefined;
+  /** Guardrails applied to the call, judges' included; undefined keeps what create stored. */
+  guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }> | undefined;
 }
 
 export interface ErroredUpdate {
@@ -400,6 +402,7 @@ export class TrialStore {
       output_tokens: update.outputTokens,
       cost_usd: update.costUsd,
       latency_ms: Math.round(update.latencyMs),
+      guardrails: update.guardrails === undefined || update.guardrails.length === 0 ? undefined : JSON.stringify(update.guardrails),
     });
   }
 
