@@ -84,6 +84,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     : noopSpawnTracer;
   const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync);
   runs.recoverInterrupted();
+  const tasks = new TaskStore(db, clock);
   const agents = new AgentService({
     config,
     clock,
@@ -98,6 +99,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     walSync,
     preChecks: deps.preChecks ?? [],
     observers: deps.observers ?? [],
+    tasks: { exists: (id) => tasks.exists(id) },
   });
 
   const services: AppServices = {
@@ -107,7 +109,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     db,
     walSync,
     events,
-    tasks: new TaskStore(db, clock),
+    tasks,
     trials,
     cost,
     healing,

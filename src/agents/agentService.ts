@@ -7,7 +7,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { HealingService } from '../resilience/healingService.js';
 import type { SpawnTracer } from '../tracing/types.js';
 import { durabilityObserver, tracingObserver, trialEventsObserver } from './observers.js';
-import type { CostPort, TrialPort } from './ports.js';
+import type { CostPort, TaskLookup, TrialPort } from './ports.js';
 import type { PreCheck } from './preCheck.js';
 import { SpawnObservers, type SpawnObserver } from './spawnObserver.js';
 import { isSpawnPlan, planSpawn, type SpawnPlan } from './spawnPlan.js';
@@ -36,6 +36,8 @@ export interface AgentServiceDeps {
   walSync: { sync(): Promise<void> };
   /** Asked in order before every agent and judge call, before any money is reserved. */
   preChecks?: readonly PreCheck[] | undefined;
+  /** Checks task_id before anything runs. */
+  tasks?: TaskLookup | undefined;
   /** Watch every call (after tracing, durability and the trial.finished event). */
   observers?: readonly SpawnObserver[] | undefined;
 }
@@ -56,7 +58,8 @@ export class AgentService {
 
   /** Resolves and validates a spec before anything runs (grader specs, provider config); see SpawnPlan. */
   plan(spec: AgentSpec, ctx: Pick<RunContext, 'createMessage'>): Promise<SpawnPlan> {
-    return planSpawn({ config: this.deps.config, providers: this.deps.providers, schemas: this.schemas }, spec, ctx);
+    const { config, providers, tasks } = this.deps;
+    return planSpawn({ config, providers, schemas: this.schemas, tasks }, spec, ctx);
   }
 
   /**

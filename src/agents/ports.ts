@@ -67,3 +67,8 @@ export interface TrialPort {
   grade(id: string, results: readonly GraderResult[], passed: boolean, update?: { score?: number | null; incomplete?: boolean }): unknown;
   error(id: string, e: { code: string; message: string; costUsd: number; attempts: number; latencyMs: number; model: string | null }): unknown;
 }
+
+/** What the pipeline needs of the user's task list: whether a task_id names a task. */
+export interface TaskLookup {
+  exists(id: number): boolean;
+}

@@ -7,6 +7,7 @@ import type { CreateMessage } from '../host.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Provider, ProviderId } from '../providers/types.js';
 import { estimateTokens } from '../tokenEstimate.js';
+import type { TaskLookup } from './ports.js';
 import type { AgentSpec } from './spawnSchema.js';
 
 /**
@@ -39,6 +40,8 @@ export interface PlanDeps {
   config: Config;
   providers: ProviderRegistry;
   schemas: JsonSchemaCache;
+  /** Absent: task_id is not checked (a pipeline without a task list). */
+  tasks?: TaskLookup | undefined;
 }
 
 export function isSpawnPlan(value: AgentSpec | SpawnPlan): value is SpawnPlan {
@@ -47,7 +50,10 @@ export function isSpawnPlan(value: AgentSpec | SpawnPlan): value is SpawnPlan {
 
 /** Resolves and validates a spec; throws InvalidInputError / NotConfiguredError before anything runs. */
 export async function planSpawn(deps: PlanDeps, spec: AgentSpec, ctx: { createMessage?: CreateMessage | undefined }): Promise<SpawnPlan> {
-  const { config, providers, schemas } = deps;
+  const { config, providers, schemas, tasks } = deps;
+  if (spec.task_id !== undefined && tasks && !tasks.exists(spec.task_id)) {
+    throw new InvalidInputError(`task_id ${spec.task_id} names no task; use tasks_list to see task ids, or leave task_id out.`, { field: 'task_id' });
+  }
   const graders = spec.graders && spec.graders.length > 0 ? parseGraderSpecs(spec.graders, schemas) : undefined;
   // The default json_schema grader would only find out after the call was paid for.
   if (spec.response_schema) schemas.compile(spec.response_schema, 'response_schema');
