@@ -1,5 +1,6 @@
 import { ConfigError, type Config } from '../config.js';
 import type { ToolDefinition } from './types.js';
+import { agentCancel } from './agents/agentCancel.js';
 import { agentResult } from './agents/agentResult.js';
 import { spawnAgent } from './agents/spawnAgent.js';
 import { spawnParallelAgents } from './agents/spawnParallelAgents.js';
@@ -20,6 +21,7 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   spawnAgent,
   spawnParallelAgents,
   agentResult,
+  agentCancel,
   tasksAdd,
   tasksList,
   tasksComplete,

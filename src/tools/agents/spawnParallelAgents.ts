@@ -8,7 +8,8 @@ import { listAs } from '../../schemaListing.js';
 import { defineTool, type ToolContext } from '../types.js';
 import type { AppServices } from '../../app.js';
 import { AppError } from '../../errors.js';
-import { agentHeadline, usd } from './format.js';
+import { runDetachable } from '../../runs/detach.js';
+import { agentLines, batchSummary, pollHint, usd } from './format.js';
 
 const MAX_BATCH_CHARS = 4_000_000;
 
@@ -44,13 +45,6 @@ export const parallelOutcomeSchema = z.object({
     wall_ms: z.number(),
   }),
 });
-
-function summary(outcome: ParallelOutcome & { batch_id: string }): string {
-  const t = outcome.totals;
-  const head = `${t.agents} agents: ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.cancelled} cancelled · ${usd(t.cost_usd)} · ${(t.wall_ms / 1000).toFixed(1)} s${outcome.winner_index !== null ? ` · winner #${outcome.winner_index}` : ''} · batch ${outcome.batch_id}`;
-  const lines = outcome.results.map((r) => `#${r.index} ${agentHeadline(r)}${r.error ? ` — ${r.error.message}` : r.text ? ` — ${r.text.slice(0, 160).replace(/\s+/g, ' ')}` : ''}`);
-  return [head, ...lines].join('\n');
-}
 
 async function run(
   args: z.output<typeof inputSchema>,
@@ -104,7 +98,13 @@ export const spawnParallelAgents = defineTool({
     'Run 1-100 spawn_agent calls, max_concurrency at a time; results in input order, each with its status. first_success stops at the first pass; best_score picks the best-scoring pass.',
   set: 'core',
   inputSchema,
-  outputSchema: z.object({ outcome: parallelOutcomeSchema.optional(), run_id: z.string().optional() }),
+  outputSchema: z.object({
+    outcome: parallelOutcomeSchema.optional(),
+    run_id: z.string().optional(),
+    /** Set when the batch outlived TASK_ORCHESTRATOR_DETACH_AFTER_MS and went on in the background. */
+    status: z.literal('running').optional(),
+    partial: z.unknown().optional(),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, services, ctx) {
     // Every agent is checked before any runs: a bad spec in agent 7 must not leave 0-6 paid for.
@@ -123,7 +123,20 @@ export const spawnParallelAgents = defineTool({
       );
       return { structured: { run_id: runId }, text: `Started ${args.agents.length} agents in the background: ${runId}. Poll agent_result.` };
     }
-    const outcome = await run(args, plans, services, ctx, ctx.signal, `batch_${randomUUID()}`);
-    return { structured: { outcome }, text: summary(outcome) };
+    const { detachAfterMs } = services.config.agents;
+    // Progress goes to the client only while it waits: a detached batch reports to its run row.
+    let waiting = true;
+    const progress = { ...ctx, reportProgress: (...a: Parameters<ToolContext['reportProgress']>) => (waiting ? ctx.reportProgress(...a) : Promise.resolve()) };
+    const result = await runDetachable(services.runs, { kind: 'spawn_parallel_agents', afterMs: detachAfterMs, signal: ctx.signal }, (signal, reportPartial) =>
+      run(args, plans, services, progress, signal, `batch_${randomUUID()}`, reportPartial),
+    );
+    waiting = false;
+    if (!result.detached) return { structured: { outcome: result.value }, text: batchSummary(result.value) };
+    const finished = Array.isArray(result.partial) ? (result.partial as Parameters<typeof agentLines>[0]) : [];
+    const text = [
+      `Still running after ${detachAfterMs / 1000} s: ${finished.length} of ${args.agents.length} agents finished; the batch goes on as background run ${result.runId}. ${pollHint(result.runId)}`,
+      ...agentLines(finished),
+    ].join('\n');
+    return { structured: { run_id: result.runId, status: 'running' as const, partial: result.partial }, text };
   },
 });
