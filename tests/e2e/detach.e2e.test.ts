@@ -153,4 +153,16 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
     const { s: spawned } = await ok('spawn_agent', { prompt: 'x', model: 'gemini-2.5-flash', task_id: task.task.id });
     expect(spawned.result.status).toBe('passed');
   });
+
+  it('spawn_parallel_agents text gives short answers in full, and says where long ones are', async () => {
+    await start();
+    const long = (p: string) => `${p}: ${'word '.repeat(60)}end of ${p}`;
+    emulator.setDefault((req) => ({ kind: 'ok', text: promptOf(req).startsWith('huge') ? 'x'.repeat(5_000) : long(promptOf(req)) }));
+    const { text } = await ok('spawn_parallel_agents', { agents: [{ prompt: 'a', model: 'gemini-2.5-flash' }, { prompt: 'b', model: 'gemini-2.5-flash' }] });
+    expect(text).toContain(long('a'));
+    expect(text).toContain(long('b'));
+    const big = await ok('spawn_parallel_agents', { agents: [{ prompt: 'huge 1', model: 'gemini-2.5-flash' }, { prompt: 'huge 2', model: 'gemini-2.5-flash' }] });
+    expect(big.text).toMatch(/answers shortened; each in full in structuredContent/);
+    expect(big.text.length).toBeLessThan(2_000);
+  });
 });

@@ -32,9 +32,23 @@ export function agentText(r: AgentResult): string {
 
 export type BatchOutcome = ParallelOutcome & { batch_id: string };
 
-/** One line per agent in input order, each with its answer's start or its error. */
+/** Answers up to this many characters in all are given in full in the text (hosts may pass the model only the text). */
+const FULL_ANSWERS_CHARS = 8_000;
+
+/**
+ * One line per agent in input order, each with its error or its answer: in full when all the
+ * answers together are short, else their first 160 characters (and a note where the rest is).
+ */
 export function agentLines(results: ReadonlyArray<BatchResult & { index: number }>): string[] {
-  return results.map((r) => `#${r.index} ${agentHeadline(r)}${r.error ? ` — ${r.error.message}` : r.text ? ` — ${r.text.slice(0, 160).replace(/\s+/g, ' ')}` : ''}`);
+  const full = results.reduce((n, r) => n + (r.text?.length ?? 0), 0) <= FULL_ANSWERS_CHARS;
+  const lines = results.map((r) => {
+    const head = `#${r.index} ${agentHeadline(r)}`;
+    if (r.error) return `${head} — ${r.error.message}`;
+    if (!r.text) return head;
+    return full ? `${head}\n${r.text}` : `${head} — ${r.text.slice(0, 160).replace(/\s+/g, ' ')}`;
+  });
+  if (!full) lines.push('(answers shortened; each in full in structuredContent: results[i].text)');
+  return lines;
 }
 
 export function batchSummary(outcome: BatchOutcome): string {
