@@ -114,7 +114,7 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
     emulator.setDefault({ kind: 'ok', text: 'waited for', delayMs: 600 });
     const { s, text } = await ok('spawn_agent', { prompt: 'slow', model: 'gemini-2.5-flash' });
     expect(s.run_id).toBeUndefined();
-    expect(s.result).toMatchObject({ status: 'passed', text: 'waited for' });
+    expect(s.result).toMatchObject({ status: 'passed', text: 'waited for', immune: { action: 'proceed', risk_score: null, matched_patterns: [], guardrails: [] } });
     expect(text).toContain('waited for');
   });
 
