@@ -45,7 +45,14 @@ export interface Config {
   prices: Record<string, ModelPrice>;
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   breaker: { failureThreshold: number; resetTimeoutMs: number; minFailureRate: number };
-  agents: { callTimeoutMs: number; progressIntervalMs: number; defaultMaxConcurrency: number; defaultMaxOutputTokens: number };
+  agents: {
+    callTimeoutMs: number;
+    progressIntervalMs: number;
+    defaultMaxConcurrency: number;
+    defaultMaxOutputTokens: number;
+    /** A foreground spawn still running after this long answers with a run id and goes on in the background; 0 = never. */
+    detachAfterMs: number;
+  };
   budget: { timeZone: string; reservationTtlMs: number };
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
   alerting: AlertingConfig;
@@ -110,6 +117,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_BREAKER_FAILURE_RATE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).default(0.8)),
   TASK_ORCHESTRATOR_CALL_TIMEOUT_MS: intWithDefault(120_000, 100, 3_600_000),
   TASK_ORCHESTRATOR_PROGRESS_INTERVAL_MS: intWithDefault(10_000, 10, 60_000),
+  TASK_ORCHESTRATOR_DETACH_AFTER_MS: intWithDefault(45_000, 0, 3_600_000),
   TASK_ORCHESTRATOR_MAX_CONCURRENCY: intWithDefault(5, 1, 100),
   TASK_ORCHESTRATOR_MAX_OUTPUT_TOKENS: intWithDefault(8_192, 1, 65_536),
   TASK_ORCHESTRATOR_TIMEZONE: z.preprocess(
@@ -244,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
       progressIntervalMs: e.TASK_ORCHESTRATOR_PROGRESS_INTERVAL_MS,
       defaultMaxConcurrency: e.TASK_ORCHESTRATOR_MAX_CONCURRENCY,
       defaultMaxOutputTokens: e.TASK_ORCHESTRATOR_MAX_OUTPUT_TOKENS,
+      detachAfterMs: e.TASK_ORCHESTRATOR_DETACH_AFTER_MS,
     },
     budget: {
       // The machine's zone is looked up on first use: loading ICU costs ~20 ms of start-up.

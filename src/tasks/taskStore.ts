@@ -160,6 +160,10 @@ export class TaskStore {
     return this.get(Number(info.lastInsertRowid));
   }
 
+  exists(id: number): boolean {
+    return this.stmt('SELECT 1 FROM tasks WHERE id = ?').get(id) !== undefined;
+  }
+
   get(id: number): Task {
     const row = this.stmt(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined;
     if (!row) throw new NotFoundError(`No task with id ${id}. Use tasks_list to see task ids.`);

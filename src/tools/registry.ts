@@ -1,5 +1,6 @@
 import { ConfigError, type Config } from '../config.js';
 import type { ToolDefinition } from './types.js';
+import { agentCancel } from './agents/agentCancel.js';
 import { agentResult } from './agents/agentResult.js';
 import { alertsAck } from './alerts/alertsAck.js';
 import { alertsList } from './alerts/alertsList.js';
@@ -23,6 +24,7 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   spawnAgent,
   spawnParallelAgents,
   agentResult,
+  agentCancel,
   tasksAdd,
   tasksList,
   tasksComplete,

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { runParallel, type ParallelOutcome } from '../../agents/parallel.js';
+import type { SpawnPlan } from '../../agents/spawnPlan.js';
 import { ProgressHeartbeat } from '../progress.js';
 import { agentResultSchema, agentSpecSchema } from '../../agents/spawnSchema.js';
 import { listAs } from '../../schemaListing.js';
 import { defineTool, type ToolContext } from '../types.js';
 import type { AppServices } from '../../app.js';
 import { AppError } from '../../errors.js';
-import { agentHeadline, usd } from './format.js';
+import { runDetachable } from '../../runs/detach.js';
+import { agentLines, batchSummary, pollHint, usd } from './format.js';
 
 const MAX_BATCH_CHARS = 4_000_000;
 
@@ -44,15 +46,9 @@ export const parallelOutcomeSchema = z.object({
   }),
 });
 
-function summary(outcome: ParallelOutcome & { batch_id: string }): string {
-  const t = outcome.totals;
-  const head = `${t.agents} agents: ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.cancelled} cancelled · ${usd(t.cost_usd)} · ${(t.wall_ms / 1000).toFixed(1)} s${outcome.winner_index !== null ? ` · winner #${outcome.winner_index}` : ''} · batch ${outcome.batch_id}`;
-  const lines = outcome.results.map((r) => `#${r.index} ${agentHeadline(r)}${r.error ? ` — ${r.error.message}` : r.text ? ` — ${r.text.slice(0, 160).replace(/\s+/g, ' ')}` : ''}`);
-  return [head, ...lines].join('\n');
-}
-
 async function run(
   args: z.output<typeof inputSchema>,
+  plans: readonly SpawnPlan[],
   services: AppServices,
   ctx: Pick<ToolContext, 'createMessage' | 'reportProgress' | 'wantsProgress'>,
   signal: AbortSignal,
@@ -70,7 +66,7 @@ async function run(
   try {
     const outcome = await runParallel(
       services.agents,
-      args.agents,
+      plans,
       {
         maxConcurrency: args.max_concurrency ?? config.agents.defaultMaxConcurrency,
         mode: args.mode,
@@ -102,13 +98,20 @@ export const spawnParallelAgents = defineTool({
     'Run 1-100 spawn_agent calls, max_concurrency at a time; results in input order, each with its status. first_success stops at the first pass; best_score picks the best-scoring pass.',
   set: 'core',
   inputSchema,
-  outputSchema: z.object({ outcome: parallelOutcomeSchema.optional(), run_id: z.string().optional() }),
+  outputSchema: z.object({
+    outcome: parallelOutcomeSchema.optional(),
+    run_id: z.string().optional(),
+    /** Set when the batch outlived TASK_ORCHESTRATOR_DETACH_AFTER_MS and went on in the background. */
+    status: z.literal('running').optional(),
+    partial: z.unknown().optional(),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, services, ctx) {
     // Every agent is checked before any runs: a bad spec in agent 7 must not leave 0-6 paid for.
+    const plans: SpawnPlan[] = [];
     for (const [i, spec] of args.agents.entries()) {
       try {
-        await services.agents.prepare(spec, ctx);
+        plans.push(await services.agents.plan(spec, ctx));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         throw new AppError(err.code, `agents.${i}: ${err.message}`, { retryable: err.retryable, details: { ...err.details, agent_index: i } });
@@ -116,11 +119,24 @@ export const spawnParallelAgents = defineTool({
     }
     if (args.background) {
       const runId = services.runs.start('spawn_parallel_agents', (signal, reportPartial, id) =>
-        run(args, services, { ...ctx, wantsProgress: false }, signal, id, reportPartial),
+        run(args, plans, services, { ...ctx, wantsProgress: false }, signal, id, reportPartial),
       );
       return { structured: { run_id: runId }, text: `Started ${args.agents.length} agents in the background: ${runId}. Poll agent_result.` };
     }
-    const outcome = await run(args, services, ctx, ctx.signal, `batch_${randomUUID()}`);
-    return { structured: { outcome }, text: summary(outcome) };
+    const { detachAfterMs } = services.config.agents;
+    // Progress goes to the client only while it waits: a detached batch reports to its run row.
+    let waiting = true;
+    const progress = { ...ctx, reportProgress: (...a: Parameters<ToolContext['reportProgress']>) => (waiting ? ctx.reportProgress(...a) : Promise.resolve()) };
+    const result = await runDetachable(services.runs, { kind: 'spawn_parallel_agents', afterMs: detachAfterMs, signal: ctx.signal }, (signal, reportPartial) =>
+      run(args, plans, services, progress, signal, `batch_${randomUUID()}`, reportPartial),
+    );
+    waiting = false;
+    if (!result.detached) return { structured: { outcome: result.value }, text: batchSummary(result.value) };
+    const finished = Array.isArray(result.partial) ? (result.partial as Parameters<typeof agentLines>[0]) : [];
+    const text = [
+      `Still running after ${detachAfterMs / 1000} s: ${finished.length} of ${args.agents.length} agents finished; the batch goes on as background run ${result.runId}. ${pollHint(result.runId)}`,
+      ...agentLines(finished),
+    ].join('\n');
+    return { structured: { run_id: result.runId, status: 'running' as const, partial: result.partial }, text };
   },
 });
