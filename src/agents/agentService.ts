@@ -4,7 +4,7 @@ import type { EventBus } from '../events.js';
 import { JsonSchemaCache } from '../eval/graders/jsonSchemaCache.js';
 import type { Logger } from '../logger.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { HealingService } from '../resilience/healingService.js';
+import type { ProviderResilience } from '../resilience/providerResilience.js';
 import type { SpawnTracer } from '../tracing/types.js';
 import { durabilityObserver, tracingObserver, trialEventsObserver } from './observers.js';
 import type { CostPort, TaskLookup, TrialPort } from './ports.js';
@@ -22,7 +22,7 @@ export interface AgentServiceDeps {
   logger: Logger;
   events: EventBus;
   providers: ProviderRegistry;
-  healing: Pick<HealingService, 'call' | 'isAvailable'>;
+  healing: Pick<ProviderResilience, 'call' | 'isAvailable'>;
   cost: CostPort;
   trials: TrialPort;
   tracer: SpawnTracer;

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { CancelledError, ProviderError } from '../errors.js';
 import { estimateTokens } from '../tokenEstimate.js';
 import type { GenerateRequest, GenerateResult, Provider } from '../providers/types.js';
-import type { HealingService } from '../resilience/healingService.js';
+import type { ProviderResilience } from '../resilience/providerResilience.js';
 import type { CostPort, ReserveRequest } from './ports.js';
 
 /**
@@ -16,7 +16,7 @@ export interface CostAdmission {
 
 export interface GuardDeps {
   cost: CostPort & CostAdmission;
-  healing: Pick<HealingService, 'call'>;
+  healing: Pick<ProviderResilience, 'call'>;
   clock: Clock;
   atomic: <T>(fn: () => T) => T;
 }
