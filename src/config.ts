@@ -177,8 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (issue.path.length > 1) throw new ConfigError(variable, issue.message, issue.path.map(String).join('.'));
     const shown = env[variable];
     const value = shown === undefined || /KEY|SECRET|WEBHOOK_URL/.test(variable) ? '' : ` (got "${shown.slice(0, 80)}")`;
-    const inside = issue.path.length > 1 ? ` (at ${issue.path.slice(1).join('.')})` : '';
-    throw new ConfigError(variable, `${issue.message}${inside}${value}`);
+    throw new ConfigError(variable, `${issue.message}${value}`);
   }
   const e = parsed.data;
 

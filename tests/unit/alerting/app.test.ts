@@ -111,13 +111,17 @@ describe('alerting in the composed app', () => {
   it("the cost service's threshold facts become budget_threshold alerts, one per threshold", async () => {
     receiver = await startReceiver();
     const app = await open(env(makeTempDir(), { TASK_ORCHESTRATOR_ALERT_RULES: JSON.stringify({ budget_threshold: { group_interval_ms: 0 } }) }));
-    // flash list price $0.30 / $2.50 per million: 1,000,000 output tokens is $2.50 of a $4 daily limit.
-    app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 4 });
-    const spawn = () =>
-      app.services.agents.spawn(agentSpecSchema.parse({ prompt: 'hi', model: 'gemini-2.5-flash', max_output_tokens: 2_000 }), { signal: new AbortController().signal });
-    emulator.enqueue({ kind: 'ok', text: 'a', usage: { input: 0, output: 900_000 } }, { kind: 'ok', text: 'b', usage: { input: 0, output: 400_000 } });
-    await spawn(); // $2.25: 50%
-    await spawn(); // $3.25: 80%
+    // flash list price $2.50 per million output tokens: each call answers its whole 60,000-token cap,
+    // $0.15 of a $0.50 daily limit, never more than it reserved (an overrun would teach the budget
+    // to reserve more and refuse the next call).
+    app.services.cost.setBudget({ provider: 'google_gemini', dailyLimitUsd: 0.5 });
+    const spawn = async () =>
+      expect((await app.services.agents.spawn(agentSpecSchema.parse({ prompt: 'hi', model: 'gemini-2.5-flash', max_output_tokens: 60_000 }), { signal: new AbortController().signal })).status).toBe('passed');
+    const answer = (text: string) => ({ kind: 'ok' as const, text, usage: { input: 0, output: 60_000 } });
+    emulator.enqueue(answer('a'), answer('b'), answer('c'));
+    await spawn(); // $0.15: 30%
+    await spawn(); // $0.30: 60%, past 50%
+    await spawn(); // $0.45: 90%, past 80%
     await app.services.alerting.flush();
     const alerts = app.services.alerting.list({ rule: 'budget_threshold', limit: 10 });
     expect(alerts.map((a) => [a.subject, a.severity])).toEqual([
