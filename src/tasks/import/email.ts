@@ -3,6 +3,7 @@ import * as chrono from 'chrono-node';
 import PostalMime, { type Address, type Email } from 'postal-mime';
 import { dateLabel } from '../../time/due.js';
 import type { ImportedTask, Priority } from '../taskStore.js';
+import { repairC1 } from './c1Repair.js';
 import { htmlToText } from './htmlText.js';
 import { mapCalendar } from './ics.js';
 import { DESCRIPTION_MAX, TITLE_MAX, clip, tidyText, type MapOptions, type MappedItems } from './types.js';
@@ -69,8 +70,8 @@ export function dueFromText(text: string, referenceMs: number, offsetMinutes: nu
 }
 
 function bodyText(email: Email): string {
-  if (email.text && email.text.trim() !== '') return email.text;
-  return email.html ? htmlToText(email.html) : '';
+  if (email.text && email.text.trim() !== '') return repairC1(email.text);
+  return email.html ? htmlToText(repairC1(email.html)) : '';
 }
 
 /** Quoted replies and the signature are not the task. */
@@ -103,11 +104,12 @@ export async function mapEmail(raw: Uint8Array | string, where: string, opts: Ma
   if (email.headers.length === 0 || (!email.from && !email.subject && !email.messageId && !email.date)) {
     return { items: [], skipped: [{ item: where, reason: 'not an e-mail: no From, Subject, Date or Message-ID header' }] };
   }
-  const title = clip(tidyText(email.subject ?? '').replace(/\s+/g, ' ') || '(no subject)', TITLE_MAX);
+  const title = clip(tidyText(repairC1(email.subject ?? '')).replace(/\s+/g, ' ') || '(no subject)', TITLE_MAX);
   const body = cleanBody(bodyText(email));
   const sentMs = email.date ? Date.parse(email.date) : Number.NaN;
   const sent = Number.isNaN(sentMs) ? undefined : new Date(sentMs).toISOString();
-  const from = formatAddress(email.from);
+  const sender = formatAddress(email.from);
+  const from = sender === undefined ? undefined : repairC1(sender);
   const messageId = email.messageId?.trim().replace(/^<|>$/g, '');
   const label = `message "${clip(title, 80)}"${messageId ? ` (Message-ID ${messageId})` : ''} in ${where}`;
   const due = dueFromText(`${title}\n${body}`, Number.isNaN(sentMs) ? opts.nowMs : sentMs, dateHeaderOffset(email.headers));
