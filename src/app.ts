@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
 import type { Provider, ProviderId } from './providers/types.js';
 import { HealingService } from './resilience/healingService.js';
+import { taskRunMigrations } from './tasks/taskRuns.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
 
@@ -34,7 +35,7 @@ export interface AppServices {
 }
 
 /** Every concern's schema, applied in this order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...taskRunMigrations];
 
 export interface AppDeps {
   config: Config;

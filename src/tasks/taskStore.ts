@@ -28,7 +28,7 @@ export interface Task {
   origin: TaskOrigin | null;
 }
 
-export interface TaskOrigin {
+export type TaskOrigin = {
   kind: 'email' | 'event' | 'todo';
   from?: string | undefined;
   /** ISO date-time the mail was sent. */
@@ -37,7 +37,7 @@ export interface TaskOrigin {
   /** The RRULE of a recurring event: its due date is the next occurrence. */
   recurrence?: string | undefined;
   file?: string | undefined;
-}
+};
 
 export interface NewTask {
   title: string;

@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../types.js';
-import { dueSchema, prioritySchema, taskLine, taskSchema } from './schemas.js';
-
-/**
- * The store answers an unchanged list with the same (read-only) array; its text lines are
- * rendered once per array. Keyed weakly: the entry goes when the store drops the answer.
- */
-const renderedLines = new WeakMap<readonly object[], string>();
+import { dueSchema, dueViewOf, prioritySchema, taskLine, viewTask, viewedTaskSchema } from './schemas.js';
 
 export const tasksList = defineTool({
   name: 'tasks_list',
@@ -18,10 +12,12 @@ export const tasksList = defineTool({
     priority: prioritySchema.optional(),
     tag: z.string().trim().min(1).max(50).optional(),
     due_before: dueSchema.optional(),
+    // Words that must all appear in the title or description (listed bare: core tools/list is tight).
+    query: z.string().trim().min(1).max(1_000).optional(),
     limit: z.number().int().min(1).max(500).default(50),
     offset: z.number().int().min(0).default(0),
   }),
-  outputSchema: z.object({ tasks: z.array(taskSchema), total: z.number().int() }),
+  outputSchema: z.object({ tasks: z.array(viewedTaskSchema), total: z.number().int() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, services) {
     const { tasks, total } = services.tasks.list({
@@ -29,12 +25,16 @@ export const tasksList = defineTool({
       priority: args.priority,
       tag: args.tag,
       dueBefore: args.due_before,
+      text: args.query,
       limit: args.limit,
       offset: args.offset,
     });
+    // Overdue / due today depend on the clock, so lines are rendered on every call.
+    const view = dueViewOf(services);
+    const runs = services.tasks.runsOf(tasks.map((t) => t.id));
+    const viewed = tasks.map((t) => viewTask(t, view, runs.get(t.id)));
     const header = `${tasks.length} of ${total} ${args.status === 'all' ? '' : `${args.status} `}tasks`;
-    let lines = renderedLines.get(tasks);
-    if (lines === undefined) renderedLines.set(tasks, (lines = tasks.map(taskLine).join('\n')));
-    return { structured: { tasks, total }, text: lines ? `${header}\n${lines}` : header };
+    const lines = viewed.map(taskLine).join('\n');
+    return { structured: { tasks: viewed, total }, text: lines ? `${header}\n${lines}` : header };
   },
 });
