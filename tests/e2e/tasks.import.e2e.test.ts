@@ -92,13 +92,13 @@ describe('task import and the due view over stdio (built server, SDK client)', (
     const run = await runCli(['import', fixture('outlook.ics'), fixture('inbox.mbox')], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`${fixture('outlook.ics')}: 2 created, 0 updated, 0 unchanged, 0 skipped\n${fixture('inbox.mbox')}: 3 created, 0 updated, 0 unchanged, 0 skipped\n`);
+    expect(run.stdout).toBe(`${fixture('outlook.ics')}: 3 created, 0 updated, 0 unchanged, 0 skipped\n${fixture('inbox.mbox')}: 3 created, 0 updated, 0 unchanged, 0 skipped\n`);
     const json = await runCli(['import', '--json', fixture('outlook.ics'), path.join(home, 'gone.eml')], env);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ file: fixture('outlook.ics'), created: 0, unchanged: 2 });
+    expect(JSON.parse(json.stdout)).toMatchObject({ file: fixture('outlook.ics'), created: 0, unchanged: 3 });
     expect(json.stderr).toContain('gone.eml: not_found: path: no file at');
 
     server = await startServer({ TASK_ORCHESTRATOR_HOME: home });
-    expect((await ok('tasks_list', { status: 'all' })).s.total).toBe(5);
+    expect((await ok('tasks_list', { status: 'all' })).s.total).toBe(6);
   });
 });

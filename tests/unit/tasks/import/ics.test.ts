@@ -26,6 +26,8 @@ describe('iCalendar import (node-ical)', () => {
     expect(weekly.origin).toMatchObject({ kind: 'event', location: 'Room 4.01', recurrence: expect.stringContaining('FREQ=WEEKLY') });
     // "Pacific Standard Time" 09:00 in December is UTC-8.
     expect(tasks.get('Q4 review')).toMatchObject({ due: '2026-12-01T17:00:00.000Z', priority: 'high', status: 'open' });
+    // Older Outlook writes the Windows display label as the TZID.
+    expect(tasks.get('Budget review')?.due).toBe('2026-12-10T13:00:00.000Z');
   });
 
   it('Google: all-day events as dates, daily RRULE with EXDATEs and an override, cancelled events skipped', () => {

@@ -32,9 +32,9 @@ describe('TaskImporter (real SQLite file, fixtures on disk)', () => {
     const files = ['outlook.ics', 'google.ics', 'apple.ics', 'rfc2047-qp.eml', 'html-only.eml', 'invite.eml', 'inbox.mbox'];
     const first = [];
     for (const f of files) first.push(await importer.run({ path: fixture(f) }));
-    expect(first.map((r) => [r.format, r.created])).toEqual([['ics', 2], ['ics', 3], ['ics', 5], ['eml', 1], ['eml', 1], ['eml', 2], ['mbox', 3]]);
+    expect(first.map((r) => [r.format, r.created])).toEqual([['ics', 3], ['ics', 3], ['ics', 5], ['eml', 1], ['eml', 1], ['eml', 2], ['mbox', 3]]);
     const total = count();
-    expect(total).toBe(17);
+    expect(total).toBe(18);
     const before = store.list({ status: 'all', limit: 500 }).tasks;
 
     clock.advance(60_000);
