@@ -1,4 +1,5 @@
-import type { Db, Migration } from '../db/database.js';
+import type { Statement } from 'better-sqlite3';
+import type { Migration } from '../db/database.js';
 
 /**
  * The agent runs (trials) linked to tasks through spawn's task_id, read straight from the trials
@@ -23,30 +24,26 @@ export const taskRunMigrations: Migration[] = [
   },
 ];
 
-/** Runs per task id, for the ids that have any. Empty when the database has no trials table. */
-export function readTaskRuns(db: Db, taskIds: readonly number[]): Map<number, TaskRuns> {
+/**
+ * Runs per task id, for the ids that have any. `prepare` should cache statements (the list view
+ * asks on every call); the ids go in as one JSON array, so the SQL text never varies.
+ */
+export function readTaskRuns(prepare: (sql: string) => Statement, taskIds: readonly number[]): Map<number, TaskRuns> {
   const out = new Map<number, TaskRuns>();
   if (taskIds.length === 0) return out;
-  if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'`).get()) return out;
-  const ids = [...new Set(taskIds)];
-  // Chunked: SQLite caps bound parameters per statement.
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
-    const marks = chunk.map(() => '?').join(',');
-    const totals = db
-      .prepare(`SELECT task_id, COUNT(*) AS n, SUM(cost_usd) AS usd FROM trials WHERE task_id IN (${marks}) GROUP BY task_id`)
-      .all(...chunk) as Array<{ task_id: number; n: number; usd: number }>;
-    for (const t of totals) out.set(t.task_id, { count: t.n, cost_usd: t.usd, recent_trial_ids: [] });
-    const recent = db
-      .prepare(
-        `SELECT task_id, id FROM (
-           SELECT task_id, id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY created_at_ms DESC, id DESC) AS rn
-           FROM trials WHERE task_id IN (${marks})
-         ) WHERE rn <= ${RECENT} ORDER BY task_id, rn`,
-      )
-      .all(...chunk) as Array<{ task_id: number; id: string }>;
-    for (const r of recent) out.get(r.task_id)?.recent_trial_ids.push(r.id);
-  }
-  for (const runs of out.values()) runs.cost_usd = Math.round(runs.cost_usd * 1e6) / 1e6;
+  const ids = JSON.stringify([...new Set(taskIds)]);
+  const totals = prepare(
+    `SELECT task_id, COUNT(*) AS n, SUM(cost_usd) AS usd FROM trials
+     WHERE task_id IN (SELECT value FROM json_each(?)) GROUP BY task_id`,
+  ).all(ids) as Array<{ task_id: number; n: number; usd: number }>;
+  if (totals.length === 0) return out;
+  for (const t of totals) out.set(t.task_id, { count: t.n, cost_usd: Math.round(t.usd * 1e6) / 1e6, recent_trial_ids: [] });
+  const recent = prepare(
+    `SELECT task_id, id FROM (
+       SELECT task_id, id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY created_at_ms DESC, id DESC) AS rn
+       FROM trials WHERE task_id IN (SELECT value FROM json_each(?))
+     ) WHERE rn <= ${RECENT} ORDER BY task_id, rn`,
+  ).all(ids) as Array<{ task_id: number; id: string }>;
+  for (const r of recent) out.get(r.task_id)?.recent_trial_ids.push(r.id);
   return out;
 }

@@ -204,6 +204,8 @@ export class TaskStore {
   private readonly listCache = new Map<string, { version: string; answer: { tasks: Task[]; total: number } }>();
   /** Our own commits (they do not change data_version on this connection). */
   private writes = 0;
+  /** Whether this database has the trials table (a tasks-only database in tests has not). */
+  private hasTrials: boolean | undefined;
 
   constructor(
     private readonly db: Db,
@@ -316,7 +318,9 @@ export class TaskStore {
 
   /** The agent runs linked to each task (spawn's task_id) and their cost. */
   runsOf(taskIds: readonly number[]): Map<number, TaskRuns> {
-    return readTaskRuns(this.db, taskIds);
+    // Decided once: the schema is complete when the store is built (migrations run at open).
+    this.hasTrials ??= this.stmt(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'`).get() !== undefined;
+    return this.hasTrials ? readTaskRuns(this.stmt, taskIds) : new Map();
   }
 
   /**

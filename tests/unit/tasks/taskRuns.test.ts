@@ -34,7 +34,7 @@ describe('agent runs linked to tasks (trials.task_id)', () => {
     expect(runs.get(b.id)).toEqual({ count: 1, cost_usd: 0.5, recent_trial_ids: [ids[2]] });
     expect(runs.has(999)).toBe(false);
     // The index the per-task read relies on exists (tasks/003, after the trials migrations).
-    expect(db.prepare(`EXPLAIN QUERY PLAN SELECT COUNT(*) FROM trials WHERE task_id IN (1, 2)`).all().map((r) => (r as { detail: string }).detail).join(' ')).toContain('trials_task');
+    expect(db.prepare(`EXPLAIN QUERY PLAN SELECT task_id, COUNT(*) FROM trials WHERE task_id IN (SELECT value FROM json_each('[1,2]')) GROUP BY task_id`).all().map((r) => (r as { detail: string }).detail).join(' ')).toContain('trials_task');
   });
 
   it('is empty, not an error, in a database without the trials table', () => {
