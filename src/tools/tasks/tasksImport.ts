@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { TaskImporter } from '../../tasks/import/importer.js';
 import { IMPORT_FORMATS } from '../../tasks/import/types.js';
 import { defineTool } from '../types.js';
 import { taskLine, taskSchema } from './schemas.js';
@@ -32,6 +31,8 @@ export const tasksImport = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, services, ctx) {
+    // Loaded on first use: node-ical, postal-mime and chrono-node would add about a second to start-up.
+    const { TaskImporter } = await import('../../tasks/import/importer.js');
     const importer = new TaskImporter({ store: services.tasks, clock: services.clock });
     const r = await importer.run(args, ctx.signal);
     const lines = [
