@@ -65,15 +65,26 @@ export type ViewedTask = z.infer<typeof viewedTaskSchema>;
 /** What the views need to judge "overdue" and "due today": now, and the user's zone. */
 export interface DueView {
   nowMs: number;
-  calendar: ZonedCalendar;
+  /** Built on first use: an Intl formatter costs more than rendering a list without due dates. */
+  readonly calendar: ZonedCalendar;
 }
 
 export function dueViewOf(services: { clock: { now(): number }; config: { budget: { timeZone: string } } }): DueView {
-  return { nowMs: services.clock.now(), calendar: new ZonedCalendar(services.config.budget.timeZone) };
+  let calendar: ZonedCalendar | undefined;
+  return {
+    nowMs: services.clock.now(),
+    get calendar() {
+      return (calendar ??= new ZonedCalendar(services.config.budget.timeZone));
+    },
+  };
 }
 
+/** external_id and origin are left out when null: most tasks were not imported, and lists are long. */
 export function viewTask(task: Task, view: DueView, runs: TaskRuns | undefined): ViewedTask {
-  const out: ViewedTask = { ...task };
+  const { external_id, origin, ...rest } = task;
+  const out: ViewedTask = { ...rest };
+  if (external_id !== null) out.external_id = external_id;
+  if (origin !== null) out.origin = origin;
   if (task.due !== null) {
     out.due_local = formatDue(task.due, view.calendar);
     const state: DueState | undefined = task.status === 'open' ? dueState(task.due, view.nowMs, view.calendar) : undefined;

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { defineTool } from '../types.js';
-import { dueSchema, dueViewOf, prioritySchema, taskLine, viewTask, viewedTaskSchema } from './schemas.js';
+import { dueSchema, dueViewOf, prioritySchema, taskLine, viewTask, viewedTaskSchema, type ViewedTask } from './schemas.js';
+
+/**
+ * The store answers an unchanged list with the same (read-only) array. While none of its tasks
+ * has a due date or linked runs, its view does not depend on the clock, so it is built once per
+ * array. Keyed weakly: the entry goes when the store drops the answer.
+ */
+const timelessViews = new WeakMap<readonly object[], { viewed: ViewedTask[]; lines: string }>();
 
 export const tasksList = defineTool({
   name: 'tasks_list',
@@ -29,12 +36,18 @@ export const tasksList = defineTool({
       limit: args.limit,
       offset: args.offset,
     });
-    // Overdue / due today depend on the clock, so lines are rendered on every call.
-    const view = dueViewOf(services);
     const runs = services.tasks.runsOf(tasks.map((t) => t.id));
-    const viewed = tasks.map((t) => viewTask(t, view, runs.get(t.id)));
+    const timeless = runs.size === 0 && tasks.every((t) => t.due === null);
+    let shown = timeless ? timelessViews.get(tasks) : undefined;
+    if (!shown) {
+      // Overdue / due today depend on the clock: such a view is built on every call.
+      const view = dueViewOf(services);
+      const viewed = tasks.map((t) => viewTask(t, view, runs.get(t.id)));
+      shown = { viewed, lines: viewed.map(taskLine).join('\n') };
+      if (timeless) timelessViews.set(tasks, shown);
+    }
+    const { viewed, lines } = shown;
     const header = `${tasks.length} of ${total} ${args.status === 'all' ? '' : `${args.status} `}tasks`;
-    const lines = viewed.map(taskLine).join('\n');
     return { structured: { tasks: viewed, total }, text: lines ? `${header}\n${lines}` : header };
   },
 });
