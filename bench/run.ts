@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   reliability: () => import('./reliability.js'),
   alerts: () => import('./alerts.js'),
   ratelimit: () => import('./ratelimit.js'),
+  import: () => import('./import.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
 import type { Provider, ProviderId } from './providers/types.js';
 import { ProviderResilience } from './resilience/providerResilience.js';
+import { taskRunMigrations } from './tasks/taskRuns.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
 
@@ -39,7 +40,7 @@ export interface AppServices {
 }
 
 /** Every concern's schema, applied in this order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...alertingMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...alertingMigrations, ...taskRunMigrations];
 
 export interface AppDeps {
   config: Config;

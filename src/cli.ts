@@ -18,6 +18,7 @@ Usage:
   task-orchestrator --help     show this help
   task-orchestrator --version  print the version
   task-orchestrator export     write trials as JSONL (export --help for options)
+  task-orchestrator import FILE...  tasks from .ics, .eml and mbox files (import --help)
 
 Configuration is read from environment variables (see README.md), over an optional
 ${CONFIG_FILE_NAME} in the data directory that holds the same variables; the main ones:
@@ -39,6 +40,7 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
     return 0;
   }
   if (command === 'export') return runExport(rest, env);
+  if (command === 'import') return runImport(rest, env);
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
     return 2;
@@ -87,6 +89,25 @@ async function runExport(argv: readonly string[], env: Env): Promise<number> {
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   try {
     return await runExportCli([...argv], { store: new TrialStore(db, systemClock), secrets: config.secrets, stdout: process.stdout, stderr: process.stderr });
+  } finally {
+    db.close();
+  }
+}
+
+/** `task-orchestrator import FILE...`: writes tasks into the database the server uses. */
+async function runImport(argv: readonly string[], env: Env): Promise<number> {
+  const loaded = configOrReport(env);
+  if (!loaded) return 1;
+  const [{ ALL_MIGRATIONS }, { openDatabase }, { runImportCli }, { TaskStore }, { systemClock }] = await Promise.all([
+    import('./app.js'),
+    import('./db/database.js'),
+    import('./tasks/import/importCli.js'),
+    import('./tasks/taskStore.js'),
+    import('./clock.js'),
+  ]);
+  const db = openDatabase(loaded.config.dbPath, { migrations: ALL_MIGRATIONS });
+  try {
+    return await runImportCli([...argv], { store: new TaskStore(db, systemClock), clock: systemClock, stdout: process.stdout, stderr: process.stderr });
   } finally {
     db.close();
   }

@@ -13,6 +13,8 @@ import { healingStatus } from './healing/healingStatus.js';
 import { tasksAdd } from './tasks/tasksAdd.js';
 import { tasksComplete } from './tasks/tasksComplete.js';
 import { tasksDelete } from './tasks/tasksDelete.js';
+import { tasksDue } from './tasks/tasksDue.js';
+import { tasksImport } from './tasks/tasksImport.js';
 import { tasksList } from './tasks/tasksList.js';
 import { tasksUpdate } from './tasks/tasksUpdate.js';
 import { trialsExport } from './trials/trialsExport.js';
@@ -30,6 +32,8 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   tasksComplete,
   tasksUpdate,
   tasksDelete,
+  tasksDue,
+  tasksImport,
   costSummary,
   costSetBudget,
   healingStatus,

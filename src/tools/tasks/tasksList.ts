@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { defineTool } from '../types.js';
-import { dueSchema, prioritySchema, taskLine, taskSchema } from './schemas.js';
+import { dueSchema, dueViewOf, prioritySchema, taskLine, viewTask, viewedTaskSchema, type ViewedTask } from './schemas.js';
 
 /**
- * The store answers an unchanged list with the same (read-only) array; its text lines are
- * rendered once per array. Keyed weakly: the entry goes when the store drops the answer.
+ * The store answers an unchanged list with the same (read-only) array. While none of its tasks
+ * has a due date or linked runs, its view does not depend on the clock, so it is built once per
+ * array. Keyed weakly: the entry goes when the store drops the answer.
  */
-const renderedLines = new WeakMap<readonly object[], string>();
+const timelessViews = new WeakMap<readonly object[], { viewed: ViewedTask[]; lines: string }>();
 
 export const tasksList = defineTool({
   name: 'tasks_list',
@@ -18,10 +19,12 @@ export const tasksList = defineTool({
     priority: prioritySchema.optional(),
     tag: z.string().trim().min(1).max(50).optional(),
     due_before: dueSchema.optional(),
+    // Words that must all appear in the title or description (listed bare: core tools/list is tight).
+    query: z.string().trim().min(1).max(1_000).optional(),
     limit: z.number().int().min(1).max(500).default(50),
     offset: z.number().int().min(0).default(0),
   }),
-  outputSchema: z.object({ tasks: z.array(taskSchema), total: z.number().int() }),
+  outputSchema: z.object({ tasks: z.array(viewedTaskSchema), total: z.number().int() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, services) {
     const { tasks, total } = services.tasks.list({
@@ -29,12 +32,22 @@ export const tasksList = defineTool({
       priority: args.priority,
       tag: args.tag,
       dueBefore: args.due_before,
+      text: args.query,
       limit: args.limit,
       offset: args.offset,
     });
+    const runs = services.tasks.runsOf(tasks.map((t) => t.id));
+    const timeless = runs.size === 0 && tasks.every((t) => t.due === null);
+    let shown = timeless ? timelessViews.get(tasks) : undefined;
+    if (!shown) {
+      // Overdue / due today depend on the clock: such a view is built on every call.
+      const view = dueViewOf(services);
+      const viewed = tasks.map((t) => viewTask(t, view, runs.get(t.id)));
+      shown = { viewed, lines: viewed.map(taskLine).join('\n') };
+      if (timeless) timelessViews.set(tasks, shown);
+    }
+    const { viewed, lines } = shown;
     const header = `${tasks.length} of ${total} ${args.status === 'all' ? '' : `${args.status} `}tasks`;
-    let lines = renderedLines.get(tasks);
-    if (lines === undefined) renderedLines.set(tasks, (lines = tasks.map(taskLine).join('\n')));
-    return { structured: { tasks, total }, text: lines ? `${header}\n${lines}` : header };
+    return { structured: { tasks: viewed, total }, text: lines ? `${header}\n${lines}` : header };
   },
 });

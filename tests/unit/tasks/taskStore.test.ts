@@ -109,7 +109,29 @@ describe('TaskStore (real SQLite file)', () => {
     db.close();
     db = openDatabase(path.join(dir, 'test.db'), { migrations: taskMigrations });
     expect(new TaskStore(db, clock).list().tasks.map((t) => t.title)).toEqual(['survives']);
-    expect(db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: taskMigrations.length });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('tasks/002 upgrades a database made before it: old tasks keep everything and have no external id', () => {
+    db.close();
+    const file = path.join(dir, 'old.db');
+    db = openDatabase(file, { migrations: taskMigrations.slice(0, 1) });
+    db.prepare(`INSERT INTO tasks (title, priority, priority_rank, tags, created_at, updated_at) VALUES ('old', 'low', 3, '["x"]', 'a', 'a')`).run();
+    db.close();
+    db = openDatabase(file, { migrations: taskMigrations });
+    expect(new TaskStore(db, clock).get(1)).toMatchObject({ title: 'old', tags: ['x'], external_id: null, origin: null });
+    expect(() => db.exec(`UPDATE tasks SET external_id = 'ical:x'; INSERT INTO tasks (title, priority, priority_rank, created_at, updated_at, external_id) VALUES ('dup', 'low', 3, 'a', 'a', 'ical:x')`)).toThrow(/UNIQUE/);
+  });
+
+  it('finds tasks by words in the title or description, case-insensitively, literally', () => {
+    store.add({ title: 'Call Jörg about the budget' });
+    store.add({ title: 'Discount', description: 'Ask for 50% OFF on the ÜBER plan' });
+    store.add({ title: 'Plan trip' });
+    const titles = (text: string) => store.list({ text }).tasks.map((t) => t.title);
+    expect(titles('jörg BUDGET')).toEqual(['Call Jörg about the budget']);
+    expect(titles('über 50%')).toEqual(['Discount']);
+    expect(titles('5_%')).toEqual([]);
+    expect(titles('plan')).toEqual(['Discount', 'Plan trip']);
   });
 });

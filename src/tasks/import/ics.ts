@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import ical, { type CalendarResponse, type DateWithTimeZone, type ParameterValue, type VEvent, type VTodo } from 'node-ical';
+import { InvalidInputError } from '../../errors.js';
+import { dateLabel } from '../../time/due.js';
+import { resolveTimeZone } from '../../time/zones.js';
+import type { ImportedTask, Priority } from '../taskStore.js';
+import { DESCRIPTION_MAX, TITLE_MAX, clip, tidyText, type MapOptions, type MappedItems, type SkippedItem } from './types.js';
+
+/**
+ * iCalendar (RFC 5545) → tasks, parsed by node-ical: a VTODO becomes a task; a VEVENT a task due
+ * at its start (a recurring one at its next occurrence within the window, EXDATEs left out and
+ * moved occurrences at their new time).
+ */
+
+const DAY_MS = 86_400_000;
+
+/** RFC 5545 PRIORITY: 1-4 high (import never says "critical": that is the user's call), 5 medium, 6-9 low, 0 none. */
+export function priorityFromIcal(value: unknown): Priority {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0 || n > 9) return 'medium';
+  if (n <= 4) return 'high';
+  return n === 5 ? 'medium' : 'low';
+}
+
+function text(value: ParameterValue | undefined): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : String(value.val ?? '');
+}
+
+function isDate(value: unknown): value is DateWithTimeZone {
+  return value instanceof Date && !Number.isNaN(value.getTime());
+}
+
+/** An all-day value as the date written (node-ical builds it at local midnight); else UTC ISO. */
+function dueValue(date: DateWithTimeZone, allDay: boolean): string {
+  return allDay ? dateLabel(date.getFullYear(), date.getMonth() + 1, date.getDate()) : date.toISOString();
+}
+
+/** node-ical falls back to UTC for a zone it cannot resolve; that would silently shift the time. */
+function unknownZone(date: DateWithTimeZone): string | undefined {
+  const tz = date.tz;
+  if (!tz || date.dateOnly) return undefined;
+  if (/^(?:UTC|GMT)?[+-]\d{1,2}(?::?\d{2})?$/i.test(tz) || /^Etc\//.test(tz)) return undefined;
+  return resolveTimeZone(tz) ? undefined : tz;
+}
+
+interface Cut {
+  text: string;
+  skipped: SkippedItem[];
+}
+
+/**
+ * A file cut short (a download or copy that stopped) ends inside a component. node-ical then
+ * mixes the loose lines into its answer, so the text is cut after the last complete component,
+ * and the unfinished one is reported.
+ */
+function cutTruncated(source: string): Cut {
+  const lines = source.split(/\r?\n/);
+  const stack: Array<{ name: string; line: number }> = [];
+  let lastCompleteEnd = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(BEGIN|END):([A-Za-z-]+)\s*$/i.exec(lines[i]!);
+    if (!m) continue;
+    const name = m[2]!.toUpperCase();
+    if (m[1]!.toUpperCase() === 'BEGIN') stack.push({ name, line: i + 1 });
+    else {
+      if (stack.at(-1)?.name !== name) break;
+      stack.pop();
+      if (stack.length === 1) lastCompleteEnd = i;
+      if (stack.length === 0) return { text: source, skipped: [] };
+    }
+  }
+  const open = stack[1] ?? stack[0];
+  const skipped: SkippedItem[] = open
+    ? [{ item: `${open.name} starting at line ${open.line}`, reason: 'file is truncated: this component has no END line; everything before it was imported' }]
+    : [];
+  if (lastCompleteEnd < 0) return { text: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n', skipped };
+  return { text: `${lines.slice(0, lastCompleteEnd + 1).join('\r\n')}\r\nEND:VCALENDAR\r\n`, skipped };
+}
+
+export function parseCalendar(source: string): { calendar: CalendarResponse; skipped: SkippedItem[] } {
+  const body = source.replace(/^\uFEFF/, '');
+  if (!/^\s*BEGIN:VCALENDAR/i.test(body)) {
+    throw new InvalidInputError('not an iCalendar file: it does not start with BEGIN:VCALENDAR');
+  }
+  const cut = cutTruncated(body);
+  try {
+    return { calendar: ical.sync.parseICS(cut.text), skipped: cut.skipped };
+  } catch (err) {
+    throw new InvalidInputError(`cannot read the iCalendar data: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function externalId(kind: string, uid: string | undefined, title: string, start: Date | undefined): string {
+  if (uid) return `ical:${uid}`;
+  // No UID (RFC 5545 requires one, some exporters omit it): the content names the item.
+  return `ical-sha256:${createHash('sha256').update(`${kind}\n${title}\n${start?.toISOString() ?? ''}`).digest('base64url')}`;
+}
+
+function mapTodo(todo: VTodo, opts: MapOptions): ImportedTask | SkippedItem {
+  const title = clip(text(todo.summary).trim() || '(untitled to-do)', TITLE_MAX);
+  const label = `to-do "${clip(title, 80)}"${todo.uid ? ` (UID ${todo.uid})` : ''}`;
+  if (todo.status === 'CANCELLED') return { item: label, reason: 'cancelled in the calendar' };
+  let due: string | null = null;
+  if (todo.due !== undefined) {
+    if (!isDate(todo.due)) return { item: label, reason: `DUE is not a date: ${String(todo.due).slice(0, 40)}` };
+    const zone = unknownZone(todo.due);
+    if (zone) return { item: label, reason: `unknown time zone "${zone}" (not IANA, not a Windows zone name)` };
+    due = dueValue(todo.due, Boolean(todo.due.dateOnly));
+  }
+  const done = todo.status === 'COMPLETED' || todo.completion === '100' || isDate(todo.completed);
+  const location = text(todo.location as ParameterValue | undefined);
+  return {
+    externalId: externalId('VTODO', todo.uid, title, todo.due),
+    label,
+    title,
+    description: clip(tidyText(text(todo.description)), DESCRIPTION_MAX) || null,
+    priority: priorityFromIcal(todo.priority),
+    due,
+    status: done ? 'done' : 'open',
+    tags: ['calendar'],
+    source: opts.file ? `calendar ${opts.file}` : 'calendar',
+    origin: { kind: 'todo', location: location || undefined, file: opts.file },
+  };
+}
+
+function rruleLine(event: VEvent): string | undefined {
+  const rule = event.rrule?.toString();
+  return rule?.split('\n').find((l) => l.startsWith('RRULE:'))?.slice('RRULE:'.length);
+}
+
+function mapEvent(event: VEvent, opts: MapOptions): ImportedTask | SkippedItem {
+  const title = clip(text(event.summary).trim() || '(untitled event)', TITLE_MAX);
+  const label = `event "${clip(title, 80)}"${event.uid ? ` (UID ${event.uid})` : ''}`;
+  if (event.status === 'CANCELLED') return { item: label, reason: 'cancelled in the calendar' };
+  if (!isDate(event.start)) return { item: label, reason: `DTSTART is missing or not a date${event.start ? `: ${String(event.start).slice(0, 40)}` : ''}` };
+  const zone = unknownZone(event.start);
+  if (zone) return { item: label, reason: `unknown time zone "${zone}" (not IANA, not a Windows zone name)` };
+  let start: DateWithTimeZone = event.start;
+  let allDay = event.datetype === 'date' || Boolean(event.start.dateOnly);
+  const recurrence = rruleLine(event);
+  if (event.rrule) {
+    const from = new Date(opts.nowMs);
+    const to = new Date(opts.nowMs + opts.windowDays * DAY_MS);
+    let next;
+    try {
+      next = ical.expandRecurringEvent(event, { from, to, includeOverrides: true, excludeExdates: true }).find((i) => i.start.getTime() >= opts.nowMs || i.isFullDay);
+    } catch (err) {
+      return { item: label, reason: `cannot expand its RRULE: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (!next) return { item: label, reason: `recurring event with no occurrence in the next ${opts.windowDays} days` };
+    start = next.start;
+    allDay = next.isFullDay;
+  }
+  const location = text(event.location);
+  return {
+    externalId: externalId('VEVENT', event.uid, title, event.start),
+    label,
+    title,
+    description: clip(tidyText(text(event.description)), DESCRIPTION_MAX) || null,
+    priority: priorityFromIcal(event.priority),
+    due: dueValue(start, allDay),
+    status: 'open',
+    tags: ['calendar'],
+    source: opts.file ? `calendar ${opts.file}` : 'calendar',
+    origin: { kind: 'event', location: location || undefined, recurrence, file: opts.file },
+  };
+}
+
+/** Every VTODO and VEVENT of the text as a task, or as a skipped item with its reason. */
+export function mapCalendar(source: string, opts: MapOptions): MappedItems {
+  const { calendar, skipped } = parseCalendar(source);
+  const items: ImportedTask[] = [];
+  const out: MappedItems = { items, skipped: [] };
+  for (const component of Object.values(calendar)) {
+    if (!component || typeof component !== 'object' || !('type' in component)) continue;
+    let mapped: ImportedTask | SkippedItem | undefined;
+    if (component.type === 'VTODO') mapped = mapTodo(component as VTodo, opts);
+    else if (component.type === 'VEVENT') mapped = mapEvent(component as VEvent, opts);
+    if (mapped === undefined) continue;
+    if ('externalId' in mapped) items.push(mapped);
+    else out.skipped.push(mapped);
+  }
+  out.skipped.push(...skipped);
+  return out;
+}
