@@ -40,6 +40,8 @@ export interface Config {
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
   /** Literal secret values, scrubbed from every log line, trace and error text. */
   secrets: string[];
+  /** Where the failure predictor's model lives (task-orchestrator train writes it there). */
+  prediction: { modelDir: string };
 }
 
 export class ConfigError extends Error {
@@ -108,6 +110,7 @@ const envSchema = z.object({
   LANGFUSE_PUBLIC_KEY: optionalString,
   LANGFUSE_SECRET_KEY: optionalString,
   LANGFUSE_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default('https://cloud.langfuse.com')),
+  TASK_ORCHESTRATOR_MODEL_DIR: optionalString,
 });
 
 /** Every variable the configuration reads (also the keys config.json may hold). */
@@ -208,5 +211,6 @@ export function loadConfig(env: Env = process.env): Config {
         ? { publicKey: e.LANGFUSE_PUBLIC_KEY, secretKey: e.LANGFUSE_SECRET_KEY, baseUrl: e.LANGFUSE_BASE_URL }
         : undefined,
     secrets,
+    prediction: { modelDir: e.TASK_ORCHESTRATOR_MODEL_DIR ? path.resolve(e.TASK_ORCHESTRATOR_MODEL_DIR) : path.join(dataDir, 'models', 'failure-predictor') },
   };
 }

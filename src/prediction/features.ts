@@ -183,14 +183,26 @@ function defaultGraders(input: PreCallInput): Array<{ type: string; required: bo
 const TEXT_LIMIT = 8_000;
 const tokenizer = new WordTokenizer();
 
+/** Stems remembered per vectorizer: Porter stemming is most of a short prompt's feature time. */
+const STEM_CACHE_LIMIT = 50_000;
+
 /** Word terms of one input: prompt terms as-is, system terms prefixed "s:". */
-export function wordTerms(input: Pick<PreCallInput, 'prompt' | 'system'>): string[] {
+export function wordTerms(input: Pick<PreCallInput, 'prompt' | 'system'>, stems: Map<string, string> = new Map()): string[] {
+  const stem = (token: string): string => {
+    let s = stems.get(token);
+    if (s === undefined) {
+      s = PorterStemmer.stem(token);
+      if (stems.size >= STEM_CACHE_LIMIT) stems.clear();
+      stems.set(token, s);
+    }
+    return s;
+  };
   const terms: string[] = [];
   const add = (text: string, prefix: string) => {
-    const stems = tokenizer.tokenize(text.slice(0, TEXT_LIMIT).toLowerCase()).map((t) => PorterStemmer.stem(t));
-    for (let i = 0; i < stems.length; i++) {
-      terms.push(prefix + stems[i]!);
-      if (i > 0) terms.push(`${prefix}${stems[i - 1]!} ${stems[i]!}`);
+    const words = tokenizer.tokenize(text.slice(0, TEXT_LIMIT).toLowerCase()).map(stem);
+    for (let i = 0; i < words.length; i++) {
+      terms.push(prefix + words[i]!);
+      if (i > 0) terms.push(`${prefix}${words[i - 1]!} ${words[i]!}`);
     }
   };
   add(input.prompt, '');
@@ -228,6 +240,7 @@ export interface VectorizerJson {
 /** TF-IDF with sublinear term frequency, L2-normalised; indices: words, then char buckets. */
 export class TextVectorizer {
   private readonly index: Map<string, number>;
+  private readonly stems = new Map<string, string>();
 
   private constructor(private readonly json: VectorizerJson) {
     this.index = new Map(json.vocabulary.map((term, i) => [term, i]));
@@ -253,9 +266,10 @@ export class TextVectorizer {
   /** Keeps the `maxTerms` words found in most documents (at least `minDf`). */
   static fit(inputs: ReadonlyArray<Pick<PreCallInput, 'prompt' | 'system'>>, opts: { maxTerms: number; minDf: number; buckets: number }): TextVectorizer {
     const df = new Map<string, number>();
+    const stems = new Map<string, string>();
     const bucketDf = new Array<number>(opts.buckets).fill(0);
     for (const input of inputs) {
-      for (const term of new Set(wordTerms(input))) df.set(term, (df.get(term) ?? 0) + 1);
+      for (const term of new Set(wordTerms(input, stems))) df.set(term, (df.get(term) ?? 0) + 1);
       for (const b of new Set(charGramBuckets(input.prompt, opts.buckets))) bucketDf[b]! += 1;
     }
     const n = inputs.length;
@@ -271,7 +285,7 @@ export class TextVectorizer {
 
   transform(input: Pick<PreCallInput, 'prompt' | 'system'>): SparseVector {
     const counts = new Map<number, number>();
-    for (const term of wordTerms(input)) {
+    for (const term of wordTerms(input, this.stems)) {
       const i = this.index.get(term);
       if (i !== undefined) counts.set(i, (counts.get(i) ?? 0) + 1);
     }
