@@ -13,6 +13,10 @@ import type { Provider, ProviderId } from './providers/types.js';
 import { HealingService } from './resilience/healingService.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
+import { openFailurePredictor, type FailurePredictor } from './prediction/predictor.js';
+import { failurePredictorPreCheck } from './prediction/preCheck.js';
+import type { PreCheck as PipelinePreCheck } from './agents/preCheck.js';
+import type { AgentSpec } from './agents/spawnSchema.js';
 
 /** Everything a tool handler may call. Built once per server by createApp(). */
 export interface AppServices {
@@ -31,6 +35,8 @@ export interface AppServices {
   tracer: SpawnTracer;
   agents: AgentService;
   runs: BackgroundRuns;
+  /** The failure predictor (issue 15); state 'absent' until a model is trained. */
+  failurePredictor: FailurePredictor;
 }
 
 /** Every concern's schema, applied in this order. */
@@ -75,6 +81,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
     : noopSpawnTracer;
   const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync);
   runs.recoverInterrupted();
+  // --- failure prediction (issue 15): a model in the model directory feeds the pre-spawn check.
+  const failurePredictor = await openFailurePredictor(config.prediction.modelDir);
+  if (failurePredictor.state.status === 'invalid') logger.warn(`failure predictor disabled: ${failurePredictor.state.error}`);
+  const predictionPreCheck = failurePredictorPreCheck({ predictor: failurePredictor, events, clock, secrets: config.secrets });
+  // --- end failure prediction
   const agents = new AgentService({
     config,
     clock,
@@ -87,6 +98,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     atomic: (fn) => runAtomic(db, fn),
     walSync,
+    preChecks: [legacyPreCheck(predictionPreCheck, config)],
   });
 
   const services: AppServices = {
@@ -104,6 +116,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     agents,
     runs,
+    failurePredictor,
   };
   let closed = false;
   return {
@@ -119,5 +132,33 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await walSync.close();
       db.close();
     },
+  };
+}
+
+/**
+ * Bridge until the pipeline takes src/agents/preCheck.ts's PreCheck (the pipeline branch): the
+ * lead drops this and passes `predictionPreCheck` in `preChecks` directly.
+ */
+function legacyPreCheck(check: PipelinePreCheck, config: Config): (spec: AgentSpec) => Promise<{ failureRisk?: (model: string) => number | undefined }> {
+  return async (spec) => {
+    const tiers = spec.model !== 'auto' ? [spec.model] : spec.provider === 'google_gemini' ? config.models.tiers : [spec.provider === 'openai_compatible' ? (config.openai.defaultModel ?? 'auto') : 'auto'];
+    const graders = spec.graders && spec.graders.length > 0 ? spec.graders : [{ type: 'non_empty' }, ...(spec.response_schema ? [{ type: 'json_schema' }] : [])];
+    const verdict = await check.check(
+      {
+        operation: 'agent',
+        prompt: spec.prompt,
+        system: spec.system,
+        provider: spec.provider,
+        model: spec.model,
+        tiers,
+        responseSchema: spec.response_schema,
+        graders: graders as Array<{ type: string } & Record<string, unknown>>,
+        maxOutputTokens: spec.max_output_tokens ?? config.agents.defaultMaxOutputTokens,
+        taskId: spec.task_id ?? null,
+        tags: spec.tags ?? [],
+      },
+      { signal: new AbortController().signal },
+    );
+    return verdict.failureRisk ? { failureRisk: verdict.failureRisk } : {};
   };
 }

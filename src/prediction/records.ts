@@ -22,7 +22,7 @@ const NOT_A_PROMPT_FAILURE = new Set(['cancelled', 'budget_exceeded', 'invalid_i
 export type ParsedLine =
   | { kind: 'row'; row: LabelledRow }
   /** A valid record that has no label (still running, cancelled, refused before the call). */
-  | { kind: 'unlabelled' }
+  | { kind: 'unlabelled'; input: PreCallInput }
   | { kind: 'bad'; reason: string };
 
 type Json = Record<string, unknown>;
@@ -49,7 +49,7 @@ export function parseRecordLine(text: string, line: number): ParsedLine {
   const input = toPreCallInput(sections.input);
   if (typeof input === 'string') return { kind: 'bad', reason: input };
   const label = labelOf(sections.status, sections.errorCode);
-  if (label === undefined) return { kind: 'unlabelled' };
+  if (label === undefined) return { kind: 'unlabelled', input: { ...input, createdAtMs } };
   return { kind: 'row', row: { input: { ...input, createdAtMs }, label, createdAtMs, line } };
 }
 
