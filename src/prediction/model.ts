@@ -1,4 +1,4 @@
-import { FEATURE_SET_VERSION, META_FEATURE_NAMES, metaFeatures, TextVectorizer, type MetaContext, type NearestFailure, type PreCallInput, type VectorizerJson } from './features.js';
+import { FEATURE_SET_VERSION, META_FEATURE_NAMES, metaFeatures, TextVectorizer, type MetaContext, type NearestFailure, type PreCallInput, type SparseVector, type VectorizerJson } from './features.js';
 import { VoteForest, type ForestJson } from './forest.js';
 import { SparseLogistic, type LogisticJson } from './logistic.js';
 import type { Metrics } from './metrics.js';
@@ -19,6 +19,8 @@ export interface TrainingSummary {
   bad_lines: number;
   metrics: Metrics;
   baseline_metrics: Metrics;
+  /** Hold-out ROC AUC of the linear stage alone (text + meta → logistic), before the forest. */
+  linear_roc_auc: number | null;
   forest_rows: number;
   seconds: number;
 }
@@ -30,7 +32,7 @@ export interface FailureModelJson {
   created_at: string;
   threshold: number;
   uses_nearest_failure: boolean;
-  meta: { names: string[]; model_failure_rate: Record<string, number>; global_failure_rate: number };
+  meta: { names: string[]; model_failure_rate: Record<string, number>; global_failure_rate: number; mean: number[]; std: number[] };
   vectorizer: VectorizerJson;
   logistic: LogisticJson;
   forest: ForestJson;
@@ -88,7 +90,7 @@ export class FailureModel {
     if (json.feature_set !== FEATURE_SET_VERSION) {
       throw new ModelFileError(`trained on feature set ${JSON.stringify(json.feature_set ?? null)}; this version computes ${FEATURE_SET_VERSION}: retrain it`);
     }
-    if (!json.meta || JSON.stringify(json.meta.names) !== JSON.stringify(META_FEATURE_NAMES)) throw new ModelFileError('its meta feature list does not match this version: retrain it');
+    if (!json.meta || JSON.stringify(json.meta.names) !== JSON.stringify(META_FEATURE_NAMES) || json.meta.mean?.length !== META_FEATURE_NAMES.length || json.meta.std?.length !== META_FEATURE_NAMES.length) throw new ModelFileError('its meta feature list does not match this version: retrain it');
     if (typeof json.threshold !== 'number' || !(json.threshold >= 0 && json.threshold <= 1)) throw new ModelFileError('threshold must be a number in 0..1');
     if (typeof json.model_version !== 'string' || json.model_version === '') throw new ModelFileError('model_version is missing');
     const v = json.vectorizer;
@@ -96,7 +98,7 @@ export class FailureModel {
       throw new ModelFileError('the text vectorizer is malformed');
     }
     const vectorizer = TextVectorizer.fromJSON(v);
-    if (!json.logistic || !Array.isArray(json.logistic.weights) || json.logistic.weights.length !== vectorizer.dimension || typeof json.logistic.bias !== 'number') {
+    if (!json.logistic || !Array.isArray(json.logistic.weights) || json.logistic.weights.length !== vectorizer.dimension + META_FEATURE_NAMES.length || typeof json.logistic.bias !== 'number') {
       throw new ModelFileError('the text model does not match its vectorizer');
     }
     const logistic = SparseLogistic.fromJSON(json.logistic);
@@ -118,31 +120,49 @@ export class FailureModel {
     return model;
   }
 
-  /** The forest's input row: meta features + text risk. */
-  denseRow(input: PreCallInput, textRisk: number, nearestFailure?: NearestFailure): number[] {
-    return [...metaFeatures(input, nearestFailure && this.json.uses_nearest_failure ? { ...this.meta, nearestFailure } : this.meta), textRisk];
+  private metaOf(input: PreCallInput, nearestFailure?: NearestFailure): number[] {
+    return metaFeatures(input, nearestFailure && this.json.uses_nearest_failure ? { ...this.meta, nearestFailure } : this.meta);
   }
 
-  textRisk(input: PreCallInput): number {
-    return this.logistic.predict(this.vectorizer.transform(input));
+  /** The linear model's input: the text TF-IDF and the standardised meta features. */
+  linearInput(input: PreCallInput, meta: readonly number[]): SparseVector {
+    return withMeta(this.vectorizer.transform(input), meta, this.json.meta, this.vectorizer.dimension);
   }
 
   predict(input: PreCallInput, nearestFailure?: NearestFailure): number {
-    return this.forest.voteShare(this.denseRow(input, this.textRisk(input), nearestFailure));
+    const meta = this.metaOf(input, nearestFailure);
+    return this.forest.voteShare([...meta, this.logistic.predict(this.linearInput(input, meta))]);
   }
 
   explain(input: PreCallInput, nearestFailure?: NearestFailure, top = 5): RiskExplanation {
-    const x = this.vectorizer.transform(input);
+    const meta = this.metaOf(input, nearestFailure);
+    const x = this.linearInput(input, meta);
     const textRisk = this.logistic.predict(x);
-    const risk = this.forest.voteShare(this.denseRow(input, textRisk, nearestFailure));
+    const risk = this.forest.voteShare([...meta, textRisk]);
+    const name = (i: number) => (i < this.vectorizer.dimension ? this.vectorizer.featureName(i) : `meta:${META_FEATURE_NAMES[i - this.vectorizer.dimension]!}`);
     const topFeatures = [
       { feature: 'text_risk', weight: round(textRisk) },
-      ...this.logistic
-        .contributions(x, top)
-        .map((c) => ({ feature: this.vectorizer.featureName(c.index), weight: round(c.contribution) })),
+      ...this.logistic.contributions(x, top).map((c) => ({ feature: name(c.index), weight: round(c.contribution) })),
     ].slice(0, top);
     return { risk, textRisk, topFeatures };
   }
+}
+
+/** Weight of the meta block against the L2-normalised text block in the linear model. */
+const META_SCALE = 1 / Math.sqrt(META_FEATURE_NAMES.length);
+
+/** Appends standardised meta features after the text dimensions. */
+export function withMeta(x: SparseVector, meta: readonly number[], scale: { mean: number[]; std: number[] }, offset: number): SparseVector {
+  const indices = [...x.indices];
+  const values = [...x.values];
+  meta.forEach((v, j) => {
+    const z = Math.max(-5, Math.min(5, (v - scale.mean[j]!) / scale.std[j]!)) * META_SCALE;
+    if (z !== 0) {
+      indices.push(offset + j);
+      values.push(z);
+    }
+  });
+  return { indices, values };
 }
 
 const round = (v: number) => Math.round(v * 1e4) / 1e4;

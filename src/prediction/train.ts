@@ -3,8 +3,8 @@ import type { Clock } from '../clock.js';
 import { FEATURE_SET_VERSION, META_FEATURE_NAMES, metaFeatures, TextVectorizer, type MetaContext, type NearestFailure, type SparseVector } from './features.js';
 import { DEFAULT_FOREST, VoteForest, type ForestOptions } from './forest.js';
 import { DEFAULT_LOGISTIC, SparseLogistic, type LogisticOptions } from './logistic.js';
-import { evaluate } from './metrics.js';
-import { FailureModel, MODEL_FILE_FORMAT, type TrainingSummary } from './model.js';
+import { evaluate, rocAuc } from './metrics.js';
+import { FailureModel, MODEL_FILE_FORMAT, withMeta, type TrainingSummary } from './model.js';
 import type { LabelledRow } from './records.js';
 
 /**
@@ -59,9 +59,30 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
   if (new Set(yTrain).size < 2) throw new Error('the training part needs both passed and failed trials');
   if (holdout.length === 0) throw new Error('too few trials for a hold-out');
 
+  const failures = yTrain.reduce<number>((s, y) => s + y, 0);
+  const globalRate = failures / train.length;
+  const perModel = new Map<string, { n: number; fails: number }>();
+  for (const r of train) {
+    const m = r.input.model;
+    if (!m || m === 'auto') continue;
+    const c = perModel.get(m) ?? { n: 0, fails: 0 };
+    c.n++;
+    c.fails += r.label;
+    perModel.set(m, c);
+  }
+  const modelRate: Record<string, number> = {};
+  for (const [m, c] of perModel) modelRate[m] = Math.round(((c.fails + RATE_PRIOR * globalRate) / (c.n + RATE_PRIOR)) * 1e4) / 1e4;
+  const meta: MetaContext = { modelFailureRate: new Map(Object.entries(modelRate)), globalFailureRate: globalRate, nearestFailure: opts.nearestFailure };
+
+  const metaTrain = train.map((r) => metaFeatures(r.input, meta));
+  const mean = META_FEATURE_NAMES.map((_, j) => metaTrain.reduce((acc, m) => acc + m[j]!, 0) / metaTrain.length);
+  const std = META_FEATURE_NAMES.map((_, j) => Math.sqrt(metaTrain.reduce((acc, m) => acc + (m[j]! - mean[j]!) ** 2, 0) / metaTrain.length) || 1);
+  const scale = { mean: mean.map((v) => Math.round(v * 1e6) / 1e6), std: std.map((v) => Math.round(v * 1e6) / 1e6) };
+
   progress('text features', 0, 1);
   const vectorizer = TextVectorizer.fit(train.map((r) => r.input), opts.vocabulary);
-  const xTrain = train.map((r) => vectorizer.transform(r.input));
+  const xTrain = train.map((r, i) => withMeta(vectorizer.transform(r.input), metaTrain[i]!, scale, vectorizer.dimension));
+  const dimension = vectorizer.dimension + META_FEATURE_NAMES.length;
   progress('text features', 1, 1);
 
   // Out-of-fold text risk for the forest's training rows, then the text model on all of them.
@@ -78,30 +99,15 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
         fitY.push(yTrain[i]!);
       }
     });
-    const foldModel = SparseLogistic.fit(fitX, fitY, vectorizer.dimension, opts.logistic);
+    const foldModel = SparseLogistic.fit(fitX, fitY, dimension, opts.logistic);
     xTrain.forEach((x, i) => {
       if (inFold(i)) oof[i] = foldModel.predict(x);
     });
   }
-  const logistic = SparseLogistic.fit(xTrain, yTrain, vectorizer.dimension, opts.logistic);
+  const logistic = SparseLogistic.fit(xTrain, yTrain, dimension, opts.logistic);
   progress('text model', folds + 1, folds + 1);
 
-  const failures = yTrain.reduce<number>((s, y) => s + y, 0);
-  const globalRate = failures / train.length;
-  const perModel = new Map<string, { n: number; fails: number }>();
-  for (const r of train) {
-    const m = r.input.model;
-    if (!m || m === 'auto') continue;
-    const c = perModel.get(m) ?? { n: 0, fails: 0 };
-    c.n++;
-    c.fails += r.label;
-    perModel.set(m, c);
-  }
-  const modelRate: Record<string, number> = {};
-  for (const [m, c] of perModel) modelRate[m] = Math.round(((c.fails + RATE_PRIOR * globalRate) / (c.n + RATE_PRIOR)) * 1e4) / 1e4;
-  const meta: MetaContext = { modelFailureRate: new Map(Object.entries(modelRate)), globalFailureRate: globalRate, nearestFailure: opts.nearestFailure };
-
-  const dense = train.map((r, i) => [...metaFeatures(r.input, meta), oof[i]!]);
+  const dense = train.map((_, i) => [...metaTrain[i]!, oof[i]!]);
   const forest = VoteForest.fit(dense, yTrain, opts.forest, (done, total) => progress('forest', done, total));
 
   const createdAt = new Date(clock.now()).toISOString();
@@ -112,13 +118,14 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
     created_at: createdAt,
     threshold: opts.threshold,
     uses_nearest_failure: opts.nearestFailure !== undefined,
-    meta: { names: [...META_FEATURE_NAMES], model_failure_rate: modelRate, global_failure_rate: Math.round(globalRate * 1e4) / 1e4 },
+    meta: { names: [...META_FEATURE_NAMES], model_failure_rate: modelRate, global_failure_rate: Math.round(globalRate * 1e4) / 1e4, ...scale },
   };
   let model = FailureModel.create({ json: partial, vectorizer, logistic, forest });
 
   progress('evaluation', 0, 1);
   const yHold = holdout.map((r) => r.label);
   const scores = holdout.map((r) => model.predict(r.input, opts.nearestFailure));
+  const linearScores = holdout.map((r) => logistic.predict(withMeta(vectorizer.transform(r.input), metaFeatures(r.input, meta), scale, vectorizer.dimension)));
   const baseline = recentModelFailureRate(train, holdout, opts.baselineWindow, globalRate);
   const summary: TrainingSummary = {
     rows: sorted.length,
@@ -130,6 +137,7 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
     bad_lines: opts.badLines ?? 0,
     metrics: evaluate(scores, yHold, opts.threshold, opts.fprTarget),
     baseline_metrics: evaluate(baseline, yHold, opts.threshold, opts.fprTarget),
+    linear_roc_auc: rocAuc(linearScores, yHold),
     forest_rows: Math.min(train.length, opts.forest.maxRows),
     seconds: Math.round((clock.now() - started) / 10) / 100,
   };
