@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   alerts: () => import('./alerts.js'),
   ratelimit: () => import('./ratelimit.js'),
   import: () => import('./import.js'),
+  predict: () => import('./predict.js'),
 };
 
 const wanted = process.argv.slice(2);

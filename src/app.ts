@@ -18,6 +18,8 @@ import { ProviderResilience } from './resilience/providerResilience.js';
 import { taskRunMigrations } from './tasks/taskRuns.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
+import { openFailurePredictor, type FailurePredictor } from './prediction/predictor.js';
+import { failurePredictorPreCheck } from './prediction/preCheck.js';
 
 /** Everything a tool handler may call. Built once per server by createApp(). */
 export interface AppServices {
@@ -37,6 +39,8 @@ export interface AppServices {
   agents: AgentService;
   runs: BackgroundRuns;
   alerting: AlertingService;
+  /** The failure predictor (issue 15); state 'absent' until a model is trained. */
+  failurePredictor: FailurePredictor;
 }
 
 /** Every concern's schema, applied in this order. */
@@ -89,6 +93,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync);
   runs.recoverInterrupted();
   const tasks = new TaskStore(db, clock);
+  // --- failure prediction (issue 15): a model in the model directory feeds the pre-spawn check.
+  const failurePredictor = await openFailurePredictor(config.prediction.modelDir);
+  if (failurePredictor.state.status === 'invalid') logger.warn(`failure predictor disabled: ${failurePredictor.state.error}`);
+  const predictionPreCheck = failurePredictorPreCheck({ predictor: failurePredictor, events, clock, secrets: config.secrets });
+  // --- end failure prediction
   const agents = new AgentService({
     config,
     clock,
@@ -101,7 +110,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     atomic: (fn) => runAtomic(db, fn),
     walSync,
-    preChecks: deps.preChecks ?? [],
+    preChecks: [predictionPreCheck, ...(deps.preChecks ?? [])],
     observers: deps.observers ?? [],
     tasks: { exists: (id) => tasks.exists(id) },
   });
@@ -127,6 +136,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     agents,
     runs,
     alerting,
+    failurePredictor,
   };
   let closed = false;
   return {

@@ -19,6 +19,8 @@ Usage:
   task-orchestrator --version  print the version
   task-orchestrator export     write trials as JSONL (export --help for options)
   task-orchestrator import FILE...  tasks from .ics, .eml and mbox files (import --help)
+  task-orchestrator train      train the failure predictor on exported records (train --help)
+  task-orchestrator predict    score trial records on stdin with the failure predictor (predict --help)
 
 Configuration is read from environment variables (see README.md), over an optional
 ${CONFIG_FILE_NAME} in the data directory that holds the same variables; the main ones:
@@ -41,6 +43,7 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
   }
   if (command === 'export') return runExport(rest, env);
   if (command === 'import') return runImport(rest, env);
+  if (command === 'train' || command === 'predict') return runPrediction(command, rest, env);
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
     return 2;
@@ -111,6 +114,15 @@ async function runImport(argv: readonly string[], env: Env): Promise<number> {
   } finally {
     db.close();
   }
+}
+
+/** `task-orchestrator train` / `predict` (failure prediction): no database, only files. */
+async function runPrediction(command: 'train' | 'predict', argv: readonly string[], env: Env): Promise<number> {
+  const loaded = configOrReport(env);
+  if (!loaded) return 1;
+  const [{ runTrainCli, runPredictCli }, { systemClock }] = await Promise.all([import('./prediction/cli.js'), import('./clock.js')]);
+  const deps = { modelDir: loaded.config.prediction.modelDir, clock: systemClock, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  return command === 'train' ? runTrainCli(argv, deps) : runPredictCli(argv, deps);
 }
 
 /** A gateway URL may carry credentials (user:pass@, ?key=): show where it points, not those. */

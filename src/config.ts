@@ -58,6 +58,8 @@ export interface Config {
   alerting: AlertingConfig;
   /** Literal secret values, scrubbed from every log line, trace and error text. */
   secrets: string[];
+  /** Where the failure predictor's model lives (task-orchestrator train writes it there). */
+  prediction: { modelDir: string };
 }
 
 export class ConfigError extends Error {
@@ -146,6 +148,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_ALERT_TIMEOUT_MS: intWithDefault(5_000, 100, 120_000),
   TASK_ORCHESTRATOR_ALERT_RETRY_BASE_MS: intWithDefault(1_000, 10, 3_600_000),
   TASK_ORCHESTRATOR_ALERT_MAX_ATTEMPTS: intWithDefault(10, 1, 100),
+  TASK_ORCHESTRATOR_MODEL_DIR: optionalString,
 });
 
 /** Every variable the configuration reads (also the keys config.json may hold). */
@@ -278,5 +281,6 @@ export function loadConfig(env: Env = process.env): Config {
       },
     },
     secrets,
+    prediction: { modelDir: e.TASK_ORCHESTRATOR_MODEL_DIR ? path.resolve(e.TASK_ORCHESTRATOR_MODEL_DIR) : path.join(dataDir, 'models', 'failure-predictor') },
   };
 }

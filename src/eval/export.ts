@@ -9,16 +9,18 @@ import { TRIAL_STATUSES, type Trial, type TrialCursor, type TrialFilters, type T
 
 /**
  * Training data out of the trial store, as JSONL:
- * - `records`: our own versioned record per trial (format "task-orchestrator.trial.v1"), with
- *   the features a failure predictor needs (prompt size, model, tags, grader results, verdict,
- *   cost, latency, error code).
+ * - `records`: our own versioned record per trial (format "task-orchestrator.trial.v2"): an
+ *   `input` section (what was known before the call: prompt, system, model, schema, graders,
+ *   sizes) and an `outcome` section (verdict, output, grading, cost, latency, attempts, error).
  * - `chat`: {"messages": [system?, user, assistant]} for supervised fine-tuning; only passed,
  *   completely graded trials unless told otherwise.
  * Every string is passed through redactSecrets (prompts often contain pasted keys). Rows are
  * read in keyset pages and written with back-pressure, so memory stays flat.
  */
 
-export const TRIAL_RECORD_FORMAT = 'task-orchestrator.trial.v1';
+export const TRIAL_RECORD_FORMAT = 'task-orchestrator.trial.v2';
+/** The previous record format, still readable by the trainer (src/prediction/records.ts). */
+export const TRIAL_RECORD_FORMAT_V1 = 'task-orchestrator.trial.v1';
 export const EXPORT_FORMATS = ['records', 'chat'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -48,13 +50,85 @@ export interface ExportResult {
 
 const PAGE_SIZE = 200;
 
-export interface TrialRecordV1 {
+/**
+ * Format 2 (current) splits a record in two: `input` holds only what is known before the call
+ * (what a failure predictor may learn from), `outcome` everything the call produced (the label
+ * and what would leak it: attempts, retries, error code, output). Format 1 records
+ * (TrialRecordV1, a flat mix of both) are still read by the trainer.
+ */
+export interface TrialRecordV2 {
   format: typeof TRIAL_RECORD_FORMAT;
   id: string;
   created_at: string;
   updated_at: string;
+  input: TrialRecordInput;
+  outcome: TrialRecordOutcome;
+}
+
+/** Known before the call. */
+export interface TrialRecordInput {
+  provider: string | null;
+  /** The model the call was first sent to (before any escalation); null when never chosen. */
+  model: string | null;
+  task_id: number | null;
+  parent_run_id: string | null;
+  tags: string[];
+  prompt: string;
+  processed_prompt: string | null;
+  system: string | null;
+  response_schema: Record<string, unknown> | null;
+  /**
+   * The graders the call was judged by; null when the trial ended before grading (the store
+   * keeps no spec then, so this is unknown, not empty).
+   */
+  graders: Array<{ type: string; required: boolean }> | null;
+  features: {
+    prompt_chars: number;
+    prompt_words: number;
+    prompt_lines: number;
+    processed_prompt_chars: number | null;
+    system_chars: number;
+    has_system: boolean;
+    has_response_schema: boolean;
+    tag_count: number;
+    created_hour_utc: number;
+    created_weekday_utc: number;
+  };
+}
+
+/** What the call produced. */
+export interface TrialRecordOutcome {
   status: TrialStatus;
   /** true/false once graded; null otherwise. */
+  passed: boolean | null;
+  /** The model that gave the answer kept (after escalation). */
+  model: string | null;
+  model_reason: string | null;
+  escalated: boolean;
+  output: string | null;
+  output_chars: number | null;
+  parsed_json: unknown;
+  finish_reason: string | null;
+  error: { code: string; message: string | null } | null;
+  grading: {
+    score: number | null;
+    incomplete: boolean;
+    results: Array<{ type: string; status: string; pass: boolean | null; score: number | null; required: boolean; weight: number; reason: string }>;
+  } | null;
+  usage: { input_tokens: number; output_tokens: number };
+  cost_usd: number;
+  latency_ms: number | null;
+  attempts: number;
+  retried: boolean;
+}
+
+/** Format 1 ("task-orchestrator.trial.v1"), written before 2026-12: pre-call and outcome fields mixed. */
+export interface TrialRecordV1 {
+  format: typeof TRIAL_RECORD_FORMAT_V1;
+  id: string;
+  created_at: string;
+  updated_at: string;
+  status: TrialStatus;
   passed: boolean | null;
   provider: string | null;
   model: string | null;
@@ -69,107 +143,95 @@ export interface TrialRecordV1 {
   output: string | null;
   parsed_json: unknown;
   error: { code: string; message: string | null } | null;
-  grading: {
-    score: number | null;
-    incomplete: boolean;
-    results: Array<{ type: string; status: string; pass: boolean | null; score: number | null; required: boolean; weight: number; reason: string }>;
-  } | null;
+  grading: TrialRecordOutcome['grading'];
   usage: { input_tokens: number; output_tokens: number };
   cost_usd: number;
   latency_ms: number | null;
   attempts: number;
-  features: {
-    prompt_chars: number;
-    prompt_words: number;
-    prompt_lines: number;
-    processed_prompt_chars: number | null;
-    system_chars: number;
-    has_system: boolean;
-    has_response_schema: boolean;
-    output_chars: number | null;
-    tag_count: number;
-    attempts: number;
-    retried: boolean;
-    grader_types: string[];
-    required_graders: number;
-    model_graders: number;
-    error_code: string | null;
-    created_hour_utc: number;
-    created_weekday_utc: number;
-  };
+  features: Record<string, unknown> & { grader_types?: string[] };
 }
 
 export interface ChatExample {
   messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
 }
 
-const MODEL_GRADER_TYPES = new Set(['relevance', 'completeness', 'accuracy', 'format', 'code_quality', 'safety', 'performance']);
-
-/** One trial as a record; features are measured on the original text, every string is redacted. */
-export function toTrialRecord(trial: Trial, secrets: readonly string[] = []): TrialRecordV1 {
+/** One trial as a record; sizes are measured on the original text, every string is redacted. */
+export function toTrialRecord(trial: Trial, secrets: readonly string[] = []): TrialRecordV2 {
   const created = new Date(trial.created_at_ms);
-  const results = trial.grader_results ?? [];
-  const record: TrialRecordV1 = {
+  const results = trial.grader_results;
+  const escalated = trial.model_reason !== null && ESCALATED.test(trial.model_reason);
+  const record: TrialRecordV2 = {
     format: TRIAL_RECORD_FORMAT,
     id: trial.id,
     created_at: trial.created_at,
     updated_at: trial.updated_at,
-    status: trial.status,
-    passed: trial.status === 'passed' ? true : trial.status === 'failed' ? false : null,
-    provider: trial.provider,
-    model: trial.model,
-    model_reason: trial.model_reason,
-    task_id: trial.task_id,
-    parent_run_id: trial.parent_run_id,
-    tags: trial.tags,
-    prompt: trial.prompt,
-    processed_prompt: trial.processed_prompt,
-    system: trial.system,
-    response_schema: trial.response_schema,
-    output: trial.output,
-    parsed_json: trial.parsed_json,
-    error: trial.error_code === null ? null : { code: trial.error_code, message: trial.error_message },
-    grading:
-      trial.grader_results === null
-        ? null
-        : {
-            score: trial.score,
-            incomplete: trial.grading_incomplete,
-            results: results.map((r) => ({
-              type: r.type,
-              status: r.status,
-              pass: r.pass,
-              score: r.score,
-              required: r.required,
-              weight: r.weight,
-              reason: r.reason,
-            })),
-          },
-    usage: { input_tokens: trial.input_tokens, output_tokens: trial.output_tokens },
-    cost_usd: trial.cost_usd,
-    latency_ms: trial.latency_ms,
-    attempts: trial.attempts,
-    features: {
-      prompt_chars: trial.prompt.length,
-      prompt_words: countWords(trial.prompt),
-      prompt_lines: trial.prompt === '' ? 0 : trial.prompt.split('\n').length,
-      processed_prompt_chars: trial.processed_prompt?.length ?? null,
-      system_chars: trial.system?.length ?? 0,
-      has_system: trial.system !== null && trial.system !== '',
-      has_response_schema: trial.response_schema !== null,
+    input: {
+      provider: trial.provider,
+      model: escalated ? firstChosenModel(trial.model_reason!) ?? trial.model : trial.model,
+      task_id: trial.task_id,
+      parent_run_id: trial.parent_run_id,
+      tags: trial.tags,
+      prompt: trial.prompt,
+      processed_prompt: trial.processed_prompt,
+      system: trial.system,
+      response_schema: trial.response_schema,
+      graders: results === null ? null : results.map((r) => ({ type: r.type, required: r.required })),
+      features: {
+        prompt_chars: trial.prompt.length,
+        prompt_words: countWords(trial.prompt),
+        prompt_lines: trial.prompt === '' ? 0 : trial.prompt.split('\n').length,
+        processed_prompt_chars: trial.processed_prompt?.length ?? null,
+        system_chars: trial.system?.length ?? 0,
+        has_system: trial.system !== null && trial.system !== '',
+        has_response_schema: trial.response_schema !== null,
+        tag_count: trial.tags.length,
+        created_hour_utc: created.getUTCHours(),
+        created_weekday_utc: created.getUTCDay(),
+      },
+    },
+    outcome: {
+      status: trial.status,
+      passed: trial.status === 'passed' ? true : trial.status === 'failed' ? false : null,
+      model: trial.model,
+      model_reason: trial.model_reason,
+      escalated,
+      output: trial.output,
       output_chars: trial.output?.length ?? null,
-      tag_count: trial.tags.length,
+      parsed_json: trial.parsed_json,
+      finish_reason: trial.finish_reason,
+      error: trial.error_code === null ? null : { code: trial.error_code, message: trial.error_message },
+      grading:
+        results === null
+          ? null
+          : {
+              score: trial.score,
+              incomplete: trial.grading_incomplete,
+              results: results.map((r) => ({
+                type: r.type,
+                status: r.status,
+                pass: r.pass,
+                score: r.score,
+                required: r.required,
+                weight: r.weight,
+                reason: r.reason,
+              })),
+            },
+      usage: { input_tokens: trial.input_tokens, output_tokens: trial.output_tokens },
+      cost_usd: trial.cost_usd,
+      latency_ms: trial.latency_ms,
       attempts: trial.attempts,
       retried: trial.attempts > 1,
-      grader_types: results.map((r) => r.type),
-      required_graders: results.filter((r) => r.required).length,
-      model_graders: results.filter((r) => MODEL_GRADER_TYPES.has(r.type)).length,
-      error_code: trial.error_code,
-      created_hour_utc: created.getUTCHours(),
-      created_weekday_utc: created.getUTCDay(),
     },
   };
   return redactDeep(record, secrets);
+}
+
+/** Model selection writes "…; escalated to MODEL" when a failed answer was retried on a higher tier. */
+const ESCALATED = /\bescalated to \S+/;
+
+/** The model the first choice named ("code task, ~12 prompt tokens → MODEL; …"), if it says. */
+function firstChosenModel(reason: string): string | undefined {
+  return /→ ([^\s;]+)/.exec(reason)?.[1];
 }
 
 /** One trial as a chat fine-tuning example, or undefined when it has no output. */
@@ -310,7 +372,7 @@ export const EXPORT_USAGE = `Usage: task-orchestrator export [options]
 
 Writes trials as JSONL (secrets redacted) to --out, or to stdout.
 
-  --format records|chat   records: task-orchestrator.trial.v1 records (default)
+  --format records|chat   records: task-orchestrator.trial.v2 records (default)
                           chat: {"messages": [...]} fine-tuning examples (passed trials by default)
   --status S              ${TRIAL_STATUSES.join('|')} (repeatable)
   --model M               only this model

@@ -10,6 +10,7 @@ import { spawnParallelAgents } from './agents/spawnParallelAgents.js';
 import { costSetBudget } from './cost/costSetBudget.js';
 import { costSummary } from './cost/costSummary.js';
 import { healingStatus } from './healing/healingStatus.js';
+import { predictRisk } from './prediction/predictRisk.js';
 import { tasksAdd } from './tasks/tasksAdd.js';
 import { tasksComplete } from './tasks/tasksComplete.js';
 import { tasksDelete } from './tasks/tasksDelete.js';
@@ -43,6 +44,7 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   alertsList,
   alertsAck,
   alertsTest,
+  predictRisk,
 ];
 
 /**

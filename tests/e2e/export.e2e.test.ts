@@ -90,7 +90,7 @@ describe('exporting trials: the export CLI and trials_export', () => {
     const lines = parseJsonl(records.jsonl);
     expect(lines).toHaveLength(3);
     expect(new Set(lines.map((l) => l.id))).toEqual(new Set([ids.plain, ids.secret, ids.failed]));
-    expect(lines.every((l) => l.format === 'task-orchestrator.trial.v1')).toBe(true);
+    expect(lines.every((l) => l.format === 'task-orchestrator.trial.v2')).toBe(true);
     expectNoSecrets(records.jsonl);
 
     const chat = await ok('trials_export', { format: 'chat', inline: true });
@@ -109,7 +109,7 @@ describe('exporting trials: the export CLI and trials_export', () => {
     const written = await ok('trials_export', { format: 'records', status: 'passed', file_name: 'passed.jsonl' });
     expect(written).toMatchObject({ count: 2, path: path.join(home, 'exports', 'passed.jsonl') });
     const text = fs.readFileSync(written.path, 'utf8');
-    expect(parseJsonl(text).map((l) => l.status)).toEqual(['passed', 'passed']);
+    expect(parseJsonl(text).map((l) => l.outcome.status)).toEqual(['passed', 'passed']);
     expectNoSecrets(text);
     const again = await call('trials_export', { format: 'records', file_name: 'passed.jsonl' });
     expect(again.isError).toBe(true);
@@ -138,24 +138,19 @@ describe('exporting trials: the export CLI and trials_export', () => {
     expect(records).toHaveLength(3);
     const byId = new Map(records.map((r) => [r.id, r]));
     expect(byId.get(ids.plain)).toMatchObject({
-      format: 'task-orchestrator.trial.v1',
-      status: 'passed',
-      passed: true,
-      provider: 'google_gemini',
-      model: 'gemini-2.5-flash',
-      tags: ['geo'],
-      prompt: 'Summarize the water cycle.',
-      error: null,
+      format: 'task-orchestrator.trial.v2',
+      input: { provider: 'google_gemini', model: 'gemini-2.5-flash', tags: ['geo'], prompt: 'Summarize the water cycle.' },
+      outcome: { status: 'passed', passed: true, error: null },
     });
-    expect(byId.get(ids.failed)).toMatchObject({ status: 'failed', passed: false });
-    expect(byId.get(ids.failed)!.grading.results).toEqual([expect.objectContaining({ type: 'contains', pass: false })]);
+    expect(byId.get(ids.failed)).toMatchObject({ outcome: { status: 'failed', passed: false } });
+    expect(byId.get(ids.failed)!.outcome.grading.results).toEqual([expect.objectContaining({ type: 'contains', pass: false })]);
     const secret = byId.get(ids.secret)!;
-    expect(secret.prompt).toContain('Debug this config:');
-    expect(secret.prompt).toContain('[REDACTED]');
+    expect(secret.input.prompt).toContain('Debug this config:');
+    expect(secret.input.prompt).toContain('[REDACTED]');
     // Features are measured on the original text, before redaction.
-    expect(secret.features.prompt_chars).toBe(SECRET_PROMPT.length);
-    expect(secret.features.has_system).toBe(true);
-    expect(secret.output).toContain('[REDACTED]');
+    expect(secret.input.features.prompt_chars).toBe(SECRET_PROMPT.length);
+    expect(secret.input.features.has_system).toBe(true);
+    expect(secret.outcome.output).toContain('[REDACTED]');
     expectNoSecrets(text);
 
     // The same database, read after the server shut down.

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock.js';
 import { openDatabase, type Db } from '../../../src/db/database.js';
 import { InvalidInputError } from '../../../src/errors.js';
-import { exportTrials, runExportCli, TRIAL_RECORD_FORMAT, type ChatExample, type TrialRecordV1 } from '../../../src/eval/export.js';
+import { exportTrials, runExportCli, TRIAL_RECORD_FORMAT, type ChatExample, type TrialRecordV2 } from '../../../src/eval/export.js';
 import type { GraderResult } from '../../../src/eval/graders/types.js';
 import { trialMigrations, TrialStore } from '../../../src/eval/trialStore.js';
 
@@ -77,49 +77,49 @@ describe('exportTrials records', () => {
     expect(text.endsWith('\n')).toBe(true);
     for (const secret of [GOOGLE_KEY, JWT, CONFIGURED_SECRET, 'plain-looking-value']) expect(text).not.toContain(secret);
 
-    const records = readJsonl<TrialRecordV1>(file);
-    expect(records.map((r) => [r.status, r.passed])).toEqual([
+    const records = readJsonl<TrialRecordV2>(file);
+    expect(records.map((r) => [r.outcome.status, r.outcome.passed])).toEqual([
       ['passed', true],
       ['failed', false],
       ['errored', null],
     ]);
-    const [first, second, third] = records as [TrialRecordV1, TrialRecordV1, TrialRecordV1];
+    const [first, second, third] = records as [TrialRecordV2, TrialRecordV2, TrialRecordV2];
     expect(first).toMatchObject({
       format: TRIAL_RECORD_FORMAT,
-      prompt: 'Fix my code. My key is [REDACTED] and my session [REDACTED]; langfuse [REDACTED]',
-      system: 'You are terse.',
-      output: 'answer 1',
-      parsed_json: { api_key: '[REDACTED]', nested: { note: 'token [REDACTED]' } },
-      model: 'gemini-2.5-flash',
-      tags: ['code'],
-      usage: { input_tokens: 100, output_tokens: 20 },
-      cost_usd: 0.0123,
-      latency_ms: 456,
-      attempts: 1,
-      grading: { score: 1, incomplete: false, results: [{ type: 'non_empty', status: 'graded', pass: true, score: 1, required: true, weight: 1, reason: 'ok' }] },
-      error: null,
       created_at: '2026-01-01T09:30:00.000Z',
+      input: {
+        prompt: 'Fix my code. My key is [REDACTED] and my session [REDACTED]; langfuse [REDACTED]',
+        system: 'You are terse.',
+        model: 'gemini-2.5-flash',
+        tags: ['code'],
+        graders: [{ type: 'non_empty', required: true }],
+      },
+      outcome: {
+        output: 'answer 1',
+        parsed_json: { api_key: '[REDACTED]', nested: { note: 'token [REDACTED]' } },
+        usage: { input_tokens: 100, output_tokens: 20 },
+        cost_usd: 0.0123,
+        latency_ms: 456,
+        attempts: 1,
+        retried: false,
+        output_chars: 8,
+        grading: { score: 1, incomplete: false, results: [{ type: 'non_empty', status: 'graded', pass: true, score: 1, required: true, weight: 1, reason: 'ok' }] },
+        error: null,
+      },
     });
-    expect(first.features).toMatchObject({
+    expect(first.input.features).toMatchObject({
       prompt_chars: secretPrompt.length,
       prompt_words: secretPrompt.split(/\s+/).length,
       prompt_lines: 1,
       system_chars: 14,
       has_system: true,
       has_response_schema: false,
-      output_chars: 8,
       tag_count: 1,
-      retried: false,
-      grader_types: ['non_empty'],
-      required_graders: 1,
-      model_graders: 0,
-      error_code: null,
       created_hour_utc: 9,
       created_weekday_utc: 4,
     });
-    expect(second.grading?.results.map((r) => r.type)).toEqual(['non_empty', 'contains']);
-    expect(third).toMatchObject({ error: { code: 'provider_error', message: 'HTTP 503 for key=[REDACTED]' }, output: null, grading: null });
-    expect(third.features.error_code).toBe('provider_error');
+    expect(second.outcome.grading?.results.map((r) => r.type)).toEqual(['non_empty', 'contains']);
+    expect(third).toMatchObject({ input: { graders: null }, outcome: { error: { code: 'provider_error', message: 'HTTP 503 for key=[REDACTED]' }, output: null, grading: null } });
   });
 
   it.each([
@@ -134,7 +134,7 @@ describe('exportTrials records', () => {
     addTrial({ day: 3, outcome: 'passed', model: 'gemini-2.5-pro', tags: ['keep'] });
     const out = path.join(dir, 'f.jsonl');
     const { count } = await exportTrials(store, { format: 'records', filters }, out);
-    expect(readJsonl<TrialRecordV1>(out).map((r) => r.prompt)).toEqual(prompts);
+    expect(readJsonl<TrialRecordV2>(out).map((r) => r.input.prompt)).toEqual(prompts);
     expect(count).toBe(prompts.length);
   });
 
@@ -160,7 +160,7 @@ describe('exportTrials records', () => {
     const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
     expect(count).toBe(450);
     expect(lines).toHaveLength(450);
-    expect(new Set(lines.map((l) => (JSON.parse(l) as TrialRecordV1).id)).size).toBe(450);
+    expect(new Set(lines.map((l) => (JSON.parse(l) as TrialRecordV2).id)).size).toBe(450);
 
     const limited = await exportTrials(store, { format: 'records', limit: 201 }, path.join(dir, 'l.jsonl'));
     expect(limited.count).toBe(201);
@@ -238,8 +238,8 @@ describe('runExportCli', () => {
     const code = await runExportCli(['--status', 'passed'], { store, secrets: [], stdout: s.stdout, stderr: s.stderr });
     await new Promise((r) => setImmediate(r));
     expect(code).toBe(0);
-    const lines = s.out().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrialRecordV1);
-    expect(lines.map((l) => l.prompt)).toEqual(['k [REDACTED]']);
+    const lines = s.out().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrialRecordV2);
+    expect(lines.map((l) => l.input.prompt)).toEqual(['k [REDACTED]']);
     expect(s.err()).toBe('Exported 1 trial records.\n');
   });
 
