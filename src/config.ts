@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from './logger.js';
+import { immuneConfigFrom, immuneEnvShape, type ImmuneConfig } from './immune/config.js';
 
 /**
  * All configuration, read once from the environment and validated with zod. Every number the
@@ -38,6 +39,7 @@ export interface Config {
   agents: { callTimeoutMs: number; progressIntervalMs: number; defaultMaxConcurrency: number; defaultMaxOutputTokens: number };
   budget: { timeZone: string; reservationTtlMs: number };
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
+  immune: ImmuneConfig;
   /** Literal secret values, scrubbed from every log line, trace and error text. */
   secrets: string[];
 }
@@ -108,6 +110,7 @@ const envSchema = z.object({
   LANGFUSE_PUBLIC_KEY: optionalString,
   LANGFUSE_SECRET_KEY: optionalString,
   LANGFUSE_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default('https://cloud.langfuse.com')),
+  ...immuneEnvShape,
 });
 
 /** Every variable the configuration reads (also the keys config.json may hold). */
@@ -207,6 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
       e.LANGFUSE_PUBLIC_KEY && e.LANGFUSE_SECRET_KEY
         ? { publicKey: e.LANGFUSE_PUBLIC_KEY, secretKey: e.LANGFUSE_SECRET_KEY, baseUrl: e.LANGFUSE_BASE_URL }
         : undefined,
+    immune: immuneConfigFrom(e),
     secrets,
   };
 }
