@@ -98,8 +98,8 @@ export function assess(input: PreCheckInput, memory: PatternMemory, config: Immu
       matchedPatterns.push({ id: m.id, similarity });
       riskScore = Math.max(riskScore, similarity * (p.count / (p.count + 1)));
       guardrails.push({ id: `immune.match.${m.id}`, kind: 'log', reason: `similar (${similarity}) to ${p.id}: ${p.count} failure(s) of ${p.failureClass}` });
-      outcomes.push({ similarity: m.similarity, models: memory.modelOutcomes(m.id) });
       if (p.count < config.minFailures) continue;
+      outcomes.push({ similarity: m.similarity, models: memory.modelOutcomes(m.id) });
       for (const gid of p.guardrailIds) {
         const g = memory.guardrails.get(gid);
         if (!g || g.source !== 'learned') continue;

@@ -14,7 +14,7 @@ interface Signal {
 
 const IGNORE = String.raw`(?:ignore|ignoring|disregard|forget|override|overrule|bypass|skip|discard|drop|abandon|neglect|set aside|throw out|pay no attention to|stop following)`;
 const PRIOR = String.raw`(?:all|any|every|the|your|my|these|those|previous|prior|above|earlier|preceding|former|initial|original|old|existing|current|system|developer|safety|given|other)`;
-const RULES = String.raw`(?:instructions?|prompts?|rules?|directions?|directives?|guidelines?|guidance|context|messages?|constraints?|programming|restrictions?|policies|policy|orders?|commands?|settings|guardrails?|filters?|training)`;
+const RULES = String.raw`(?:instructions?|prompts?|rules?|directions?|directives?|guidelines?|guidance|context|messages?|constraints?|programming|restrictions?|policies|policy|orders?|commands?|settings|guardrails?|filters?|training|rubrics?|criteria|grading|scoring)`;
 
 const SIGNALS: readonly Signal[] = [
   { id: 'override', weight: 3.5, pattern: new RegExp(String.raw`\b${IGNORE}\s+(?:${PRIOR}[\s,]+){0,4}${RULES}\b`, 'i') },
@@ -40,7 +40,7 @@ const SIGNALS: readonly Signal[] = [
   { id: 'base64_blob', weight: 1.5, pattern: /(?:^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}(?:$|[^A-Za-z0-9+/=])/ },
   { id: 'invisible_chars', weight: 3, pattern: /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]|[\u{E0000}-\u{E007F}]/u },
   { id: 'homoglyph_mix', weight: 2, pattern: /[A-Za-z][\u0400-\u04FF\u0370-\u03FF]|[\u0400-\u04FF\u0370-\u03FF][A-Za-z]/ },
-  { id: 'leetspeak', weight: 2, pattern: /\b(?:1gn0r[e3]|ign0r[e3]|[i1]gn[o0]r[e3] (?:[a4@]ll|pr[e3]v)|pr[e3]v[i1][o0]us [i1]nstruct[i1][o0]ns|syst[e3]m pr[o0]mpt|j[a4@][i1]lbr[e3][a4@]k|[i1]nstruct[i1][o0]ns)\b/i },
+  { id: 'leetspeak', weight: 2, pattern: /\b(?=[a-z0-9@$!]*[0-9@$])(?:[i1!]gn[o0]r[e3]|[i1!]nstruct[i1!][o0]ns?|syst[e3]m|pr[o0]mpt|j[a4@][i1!]lbr[e3][a4@]k|byp[a4@]ss|pr[e3]v[i1!][o0]us)\b/i },
   { id: 'spaced_letters', weight: 2, pattern: /\b(?:i\W{1,3}g\W{1,3}n\W{1,3}o\W{1,3}r\W{1,3}e|s\W{1,3}y\W{1,3}s\W{1,3}t\W{1,3}e\W{1,3}m)\b/i },
   { id: 'override_de', weight: 3.5, pattern: /\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,50}\b(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|anordnungen)\b/i },
   { id: 'override_fr', weight: 3.5, pattern: /\b(?:ignore[zr]?|oublie[zr]?|n[eé]glige[zr]?|ne tiens pas compte)\b[^.\n]{0,50}\b(?:instructions?|consignes?|r[eè]gles|directives|ordres)\b/i },
@@ -49,6 +49,7 @@ const SIGNALS: readonly Signal[] = [
   { id: 'override_ru_uk', weight: 3.5, pattern: /(?:игнорир|забудь|забудьте|не обращай|проигнорир|ігноруй|забудь)[^.\n]{0,50}(?:инструкци|указани|правил|команд|інструкці|вказівк)/i },
   { id: 'override_cjk', weight: 3.5, pattern: /(?:忽略|无视|無視|忘记|忘記|不要理会|忽視).{0,20}(?:指令|指示|说明|說明|规则|規則|提示|命令)|(?:以前|前|上記|これまで)の?(?:指示|命令|ルール).{0,10}(?:無視|忘れ)|(?:이전|위의|모든).{0,10}(?:지시|명령|규칙).{0,10}(?:무시|잊)/ },
   { id: 'prompt_leak_intl', weight: 2.5, pattern: /(?:systemprompt|system-prompt|prompt (?:du )?syst[eè]me|prompt del sistema|prompt do sistema|системн\w* (?:промпт|подсказк|инструкци)|系统提示|系統提示|システムプロンプト|시스템 프롬프트)/i },
+  { id: 'score_manipulation', weight: 2.5, pattern: /\b(?:give|assign|award|rate|score|grade|mark)\s+(?:this|it|me|the (?:answer|response|output))\s+(?:a\s+|an\s+)?(?:(?:perfect|full|maximum|top|high(?:est)?)\s+)?(?:score|grade|rating|marks?|10|100|pass|as (?:correct|passing|excellent))|\b(?:must|should) (?:pass|be (?:rated|scored|graded))\b|\bscore of (?:1(?:\.0)?|10|100)\b/i },
   { id: 'imperative_you', weight: 0.6, pattern: /\byou (?:must|will|shall|have to|need to|are required to)\b/i },
   { id: 'instruction_word', weight: 0.5, pattern: /\b(?:instructions?|directives?|guardrails?|restrictions?)\b/i },
   { id: 'urgency', weight: 0.6, pattern: /\b(?:immediately|urgent(?:ly)?|important!|critical!|attention!|warning!|IMPORTANT|URGENT|ATTENTION)\b/ },
