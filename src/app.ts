@@ -11,6 +11,8 @@ import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
 import type { Provider, ProviderId } from './providers/types.js';
 import { HealingService } from './resilience/healingService.js';
+import { ImmuneSystem } from './immune/immuneSystem.js';
+import { immuneMigrations } from './immune/migrations.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
 
@@ -31,10 +33,12 @@ export interface AppServices {
   tracer: SpawnTracer;
   agents: AgentService;
   runs: BackgroundRuns;
+  /** Failure memory and pre-call guardrails (src/immune). */
+  immune: ImmuneSystem;
 }
 
 /** Every concern's schema, applied in this order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...immuneMigrations];
 
 export interface AppDeps {
   config: Config;
@@ -73,6 +77,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const tracer = config.langfuse
     ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config, logger: logger.child('tracing'), clock })
     : noopSpawnTracer;
+  // Immune system: learns from trial.finished, guards calls as a pre-check; TASK_ORCHESTRATOR_IMMUNE=off leaves only its history readable.
+  const immune = new ImmuneSystem({ db, clock, logger: logger.child('immune'), events, config: config.immune, secrets: config.secrets });
+  const unsubscribeImmune = config.immune.mode === 'off' ? () => {} : immune.subscribe(events);
+  if (config.immune.mode !== 'off') immune.seedFromTrials();
+
   const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync);
   runs.recoverInterrupted();
   const agents = new AgentService({
@@ -104,6 +113,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     agents,
     runs,
+    immune,
   };
   let closed = false;
   return {
@@ -115,6 +125,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       healing.shutdown();
       cost.shutdown();
       await tracer.shutdown();
+      unsubscribeImmune();
       events.removeAllListeners();
       await walSync.close();
       db.close();

@@ -18,6 +18,7 @@ Usage:
   task-orchestrator --help     show this help
   task-orchestrator --version  print the version
   task-orchestrator export     write trials as JSONL (export --help for options)
+  task-orchestrator dashboard  failures, guardrails and cost as a web page (dashboard --help)
 
 Configuration is read from environment variables (see README.md), over an optional
 ${CONFIG_FILE_NAME} in the data directory that holds the same variables; the main ones:
@@ -39,6 +40,7 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
     return 0;
   }
   if (command === 'export') return runExport(rest, env);
+  if (command === 'dashboard') return runDashboard(rest, env);
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
     return 2;
@@ -87,6 +89,29 @@ async function runExport(argv: readonly string[], env: Env): Promise<number> {
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   try {
     return await runExportCli([...argv], { store: new TrialStore(db, systemClock), secrets: config.secrets, stdout: process.stdout, stderr: process.stderr });
+  } finally {
+    db.close();
+  }
+}
+
+/** `task-orchestrator dashboard`: serves (127.0.0.1) or writes the failure dashboard from the same database. */
+async function runDashboard(argv: readonly string[], env: Env): Promise<number> {
+  const loaded = configOrReport(env);
+  if (!loaded) return 1;
+  const { config } = loaded;
+  const [{ ALL_MIGRATIONS }, { openDatabase }, { runDashboardCli }, { systemClock }] = await Promise.all([
+    import('./app.js'),
+    import('./db/database.js'),
+    import('./dashboard/cli.js'),
+    import('./clock.js'),
+  ]);
+  const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
+  const stopSignal = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  try {
+    return await runDashboardCli([...argv], { db, clock: systemClock, dataDir: config.dataDir, mode: config.immune.mode, stdout: process.stdout, stderr: process.stderr, stopSignal });
   } finally {
     db.close();
   }
