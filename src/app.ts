@@ -6,6 +6,8 @@ import { CostService, costMigrations } from './cost/costService.js';
 import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
 import { WalSync, type Fsync } from './db/walSync.js';
 import { EventBus } from './events.js';
+import type { PreCheck } from './agents/preCheck.js';
+import type { SpawnObserver } from './agents/spawnObserver.js';
 import { TrialStore, trialMigrations } from './eval/trialStore.js';
 import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
@@ -50,6 +52,12 @@ export interface AppDeps {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The WAL's fsync; tests pass one that counts. */
   fsync?: Fsync;
+  /** Asked in order before every agent and judge call (immune system, failure predictor). */
+  preChecks?: readonly PreCheck[];
+  /** Each subscribes what it needs on the server's event bus (alerting, failure memory, ...). */
+  listeners?: ReadonlyArray<(events: EventBus) => void>;
+  /** Watch every agent call as it runs: each generation, score and end (see SpawnObserver). */
+  observers?: readonly SpawnObserver[];
 }
 
 export interface App {
@@ -65,6 +73,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   const walSync = new WalSync(db, deps.fsync);
   const events = new EventBus(logger.child("events"));
+  for (const subscribe of deps.listeners ?? []) subscribe(events);
 
   const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config });
   cost.releaseStale();
@@ -96,6 +105,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     atomic: (fn) => runAtomic(db, fn),
     walSync,
+    preChecks: deps.preChecks ?? [],
+    observers: deps.observers ?? [],
   });
 
   const services: AppServices = {

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'quota_exhausted'
   | 'timeout'
   | 'cancelled'
+  | 'blocked'
   | 'internal';
 
 export class AppError extends Error {
@@ -59,6 +60,13 @@ export class BudgetExceededError extends AppError {
 export class CancelledError extends AppError {
   constructor(message = 'The call was cancelled.') {
     super('cancelled', message);
+  }
+}
+
+/** A pre-check (e.g. the immune system) refused the call before anything was reserved or sent. */
+export class BlockedError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('blocked', message, { details });
   }
 }
 

@@ -114,12 +114,21 @@ export class GuardedProvider implements Provider {
   constructor(
     private readonly inner: Provider,
     private readonly deps: GuardDeps,
-    private readonly defaults: { booking: Booking; signal: AbortSignal; timeoutMs: number; deadline?: number | undefined; maxOutputTokens: number },
+    private readonly defaults: {
+      booking: Booking;
+      signal: AbortSignal;
+      timeoutMs: number;
+      deadline?: number | undefined;
+      maxOutputTokens: number;
+      /** Runs before anything is reserved; may change the request or refuse it by throwing (pre-checks). */
+      before?: ((request: GenerateRequest) => Promise<GenerateRequest>) | undefined;
+    },
   ) {
     this.id = inner.id;
   }
 
-  async generate(request: GenerateRequest): Promise<GenerateResult> {
+  async generate(original: GenerateRequest): Promise<GenerateResult> {
+    const request = this.defaults.before ? await this.defaults.before(original) : original;
     const { signal, ...rest } = request;
     const guarded = await guardedGenerate(
       this.deps,

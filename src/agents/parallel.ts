@@ -3,6 +3,7 @@ import { TimeoutError } from '../errors.js';
 import type { AgentService, RunContext } from './agentService.js';
 import { roundUsd } from './agentService.js';
 import type { AgentResult, AgentSpec } from './spawnSchema.js';
+import { isSpawnPlan, type SpawnPlan } from './spawnPlan.js';
 
 export type ParallelMode = 'all' | 'first_success' | 'best_score';
 
@@ -39,7 +40,8 @@ function scoreOf(r: BatchResult): number {
  */
 export async function runParallel(
   service: AgentService,
-  specs: readonly AgentSpec[],
+  /** Specs, or plans already resolved (see AgentService.plan). */
+  specs: ReadonlyArray<AgentSpec | SpawnPlan>,
   opts: ParallelOptions,
   ctx: Omit<RunContext, 'parentRunId'>,
   now: () => number,
@@ -65,10 +67,11 @@ export async function runParallel(
   let winner: number | null = null;
 
   const runOne = async (index: number): Promise<void> => {
-    const spec = specs[index]!;
+    const call = specs[index]!;
+    const spec = isSpawnPlan(call) ? call.spec : call;
     const result = batch.signal.aborted
       ? cancelledResult(spec)
-      : await service.spawn(spec, { ...ctx, signal: batch.signal, parentRunId: opts.parentRunId }).catch(
+      : await service.spawn(call, { ...ctx, signal: batch.signal, parentRunId: opts.parentRunId }).catch(
           (err: unknown): BatchResult => errorResult(spec, err),
         );
     results[index] = { index, ...result };
@@ -129,6 +132,7 @@ function emptyResult(spec: AgentSpec, status: AgentResult['status'], error: { co
     latency_ms: 0,
     graders: [],
     error,
+    immune: { action: 'proceed', risk_score: null, matched_patterns: [], guardrails: [] },
   };
 }
 

@@ -36,6 +36,9 @@ export interface TrialPort {
   create(t: {
     id: string;
     prompt: string;
+    /** The prompt as sent, when a pre-check rewrote it. */
+    processedPrompt?: string | null;
+    guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }>;
     system: string | null;
     responseSchema: Record<string, unknown> | null;
     provider: string;
@@ -46,7 +49,20 @@ export interface TrialPort {
   markRunning(id: string): unknown;
   complete(
     id: string,
-    r: { output: string; parsedJson?: unknown; finishReason: string; model: string; modelReason: string; inputTokens: number; outputTokens: number; costUsd: number; latencyMs: number; attempts: number },
+    r: {
+      output: string;
+      parsedJson?: unknown;
+      finishReason: string;
+      model: string;
+      modelReason: string;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      latencyMs: number;
+      attempts: number;
+      /** Every guardrail applied by then (judge pre-checks add theirs after the trial was created). */
+      guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }>;
+    },
   ): unknown;
   grade(id: string, results: readonly GraderResult[], passed: boolean, update?: { score?: number | null; incomplete?: boolean }): unknown;
   error(id: string, e: { code: string; message: string; costUsd: number; attempts: number; latencyMs: number; model: string | null }): unknown;

@@ -42,6 +42,13 @@ export const graderResultSchema = z.object({
   required: z.boolean(),
 });
 
+export const immuneSchema = z.object({
+  action: z.enum(['proceed', 'rewritten', 'blocked']),
+  risk_score: z.number().nullable(),
+  matched_patterns: z.array(z.object({ id: z.string(), similarity: z.number() })),
+  guardrails: z.array(z.object({ id: z.string(), kind: z.enum(['log', 'rewrite', 'reask', 'route', 'block']), reason: z.string() })),
+});
+
 export const agentResultSchema = z.object({
   trial_id: z.string(),
   status: z.enum(['passed', 'failed', 'errored', 'cancelled']),
@@ -64,6 +71,8 @@ export const agentResultSchema = z.object({
   /** A required grader could not grade (e.g. its judge call failed): the pass rests on the others. */
   grading_incomplete: z.literal(true).optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** What the pre-checks (immune system, failure predictor) did; action proceed with empty lists when none ran. */
+  immune: immuneSchema,
 });
 
 export type AgentResult = z.output<typeof agentResultSchema>;

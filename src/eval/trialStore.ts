@@ -32,7 +32,10 @@ export interface Trial {
   id: string;
   status: TrialStatus;
   prompt: string;
+  /** The prompt as sent when a pre-check rewrote it; null when it was sent as given. */
   processed_prompt: string | null;
+  /** What the pre-checks applied to this call (empty when none did). */
+  guardrails: Array<{ id: string; kind: string; reason: string } & Record<string, unknown>>;
   system: string | null;
   response_schema: Record<string, unknown> | null;
   output: string | null;
@@ -68,6 +71,8 @@ export interface NewTrial {
   prompt: string;
   /** The prompt as actually sent (after templates, attached context, ...). */
   processedPrompt?: string | null | undefined;
+  /** Guardrails the pre-checks applied. */
+  guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }> | undefined;
   system?: string | null | undefined;
   responseSchema?: Record<string, unknown> | null | undefined;
   provider?: string | null | undefined;
@@ -100,6 +105,8 @@ export interface CompletedUpdate {
   latencyMs: number;
   /** Provider requests made (retries included); overrides the count markRunning kept. */
   attempts?: number | undefined;
+  /** Guardrails applied to the call, judges' included; undefined keeps what create stored. */
+  guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }> | undefined;
 }
 
 export interface ErroredUpdate {
@@ -202,6 +209,11 @@ export const trialMigrations: Migration[] = [
     id: 'trials/003-finish-reason',
     sql: `ALTER TABLE trials ADD COLUMN finish_reason TEXT;`,
   },
+  {
+    // JSON list of what the pre-checks applied ({id, kind, reason, ...}); NULL before this column.
+    id: 'trials/004-guardrails',
+    sql: `ALTER TABLE trials ADD COLUMN guardrails TEXT;`,
+  },
 ];
 
 interface TrialRow {
@@ -209,6 +221,7 @@ interface TrialRow {
   status: TrialStatus;
   prompt: string;
   processed_prompt: string | null;
+  guardrails: string | null;
   system: string | null;
   response_schema: string | null;
   output: string | null;
@@ -291,6 +304,7 @@ function toTrial(row: TrialRow): Trial {
     grader_results: parseJson<GraderResult[]>(row.grader_results),
     grading_incomplete: row.grading_incomplete === 1,
     tags: parseJson<string[]>(row.tags) ?? [],
+    guardrails: parseJson<Trial['guardrails']>(row.guardrails) ?? [],
   };
 }
 
@@ -338,14 +352,15 @@ export class TrialStore {
     const ms = this.clock.now();
     const iso = new Date(ms).toISOString();
     this.sql(
-        `INSERT INTO trials (id, status, prompt, processed_prompt, system, response_schema, provider, model, model_reason,
+        `INSERT INTO trials (id, status, prompt, processed_prompt, guardrails, system, response_schema, provider, model, model_reason,
            task_id, tags, parent_run_id, created_at_ms, created_at, updated_at_ms, updated_at, owner_pid, owner_instance)
-         VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
         input.prompt,
         input.processedPrompt ?? null,
+        input.guardrails && input.guardrails.length > 0 ? JSON.stringify(input.guardrails) : null,
         input.system ?? null,
         input.responseSchema === undefined ? null : JSON.stringify(input.responseSchema),
         input.provider ?? null,
@@ -387,6 +402,7 @@ export class TrialStore {
       output_tokens: update.outputTokens,
       cost_usd: update.costUsd,
       latency_ms: Math.round(update.latencyMs),
+      guardrails: update.guardrails === undefined || update.guardrails.length === 0 ? undefined : JSON.stringify(update.guardrails),
     });
   }
 

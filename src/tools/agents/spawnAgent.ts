@@ -16,16 +16,16 @@ export const spawnAgent = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, services, ctx) {
     const { background, ...spec } = args;
-    await services.agents.prepare(spec, ctx);
+    const plan = await services.agents.plan(spec, ctx);
     if (background) {
-      const runId = services.runs.start('spawn_agent', (signal) => services.agents.spawn(spec, { signal, createMessage: ctx.createMessage }));
+      const runId = services.runs.start('spawn_agent', (signal) => services.agents.spawn(plan, { signal, createMessage: ctx.createMessage }));
       return { structured: { run_id: runId }, text: `Started in the background: ${runId}. Poll agent_result with this run_id.` };
     }
     const heartbeat = ctx.wantsProgress
       ? new ProgressHeartbeat(ctx.reportProgress, 1, services.config.agents.progressIntervalMs, () => 'agent running').start()
       : undefined;
     try {
-      const result = await services.agents.spawn(spec, { signal: ctx.signal, createMessage: ctx.createMessage });
+      const result = await services.agents.spawn(plan, { signal: ctx.signal, createMessage: ctx.createMessage });
       heartbeat?.agentFinished();
       if (result.status === 'errored' || result.status === 'cancelled') {
         throw new AppError((result.error?.code ?? 'internal') as never, `${result.error?.message ?? 'the agent failed'} (trial ${result.trial_id}, spent ${usd(result.cost_usd)})`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { runParallel, type ParallelOutcome } from '../../agents/parallel.js';
+import type { SpawnPlan } from '../../agents/spawnPlan.js';
 import { ProgressHeartbeat } from '../progress.js';
 import { agentResultSchema, agentSpecSchema } from '../../agents/spawnSchema.js';
 import { listAs } from '../../schemaListing.js';
@@ -53,6 +54,7 @@ function summary(outcome: ParallelOutcome & { batch_id: string }): string {
 
 async function run(
   args: z.output<typeof inputSchema>,
+  plans: readonly SpawnPlan[],
   services: AppServices,
   ctx: Pick<ToolContext, 'createMessage' | 'reportProgress' | 'wantsProgress'>,
   signal: AbortSignal,
@@ -70,7 +72,7 @@ async function run(
   try {
     const outcome = await runParallel(
       services.agents,
-      args.agents,
+      plans,
       {
         maxConcurrency: args.max_concurrency ?? config.agents.defaultMaxConcurrency,
         mode: args.mode,
@@ -106,9 +108,10 @@ export const spawnParallelAgents = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, services, ctx) {
     // Every agent is checked before any runs: a bad spec in agent 7 must not leave 0-6 paid for.
+    const plans: SpawnPlan[] = [];
     for (const [i, spec] of args.agents.entries()) {
       try {
-        await services.agents.prepare(spec, ctx);
+        plans.push(await services.agents.plan(spec, ctx));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         throw new AppError(err.code, `agents.${i}: ${err.message}`, { retryable: err.retryable, details: { ...err.details, agent_index: i } });
@@ -116,11 +119,11 @@ export const spawnParallelAgents = defineTool({
     }
     if (args.background) {
       const runId = services.runs.start('spawn_parallel_agents', (signal, reportPartial, id) =>
-        run(args, services, { ...ctx, wantsProgress: false }, signal, id, reportPartial),
+        run(args, plans, services, { ...ctx, wantsProgress: false }, signal, id, reportPartial),
       );
       return { structured: { run_id: runId }, text: `Started ${args.agents.length} agents in the background: ${runId}. Poll agent_result.` };
     }
-    const outcome = await run(args, services, ctx, ctx.signal, `batch_${randomUUID()}`);
+    const outcome = await run(args, plans, services, ctx, ctx.signal, `batch_${randomUUID()}`);
     return { structured: { outcome }, text: summary(outcome) };
   },
 });
