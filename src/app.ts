@@ -105,7 +105,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     atomic: (fn) => runAtomic(db, fn),
     walSync,
-    preChecks: deps.preChecks ?? [],
+    // The immune system checks first: what it redacts or fences off, later pre-checks never see raw.
+    preChecks: [...(config.immune.mode === 'off' ? [] : [immune.preCheck]), ...(deps.preChecks ?? [])],
     observers: deps.observers ?? [],
   });
 

@@ -159,7 +159,8 @@ export function assess(input: PreCheckInput, memory: PatternMemory, config: Immu
 
 /** The pipeline's verdict for an assessment; in observe mode it never changes or blocks. */
 export function toVerdict(a: Assessment, mode: ImmuneConfig['mode']): PreCheckVerdict {
-  const common = { riskScore: a.riskScore, matchedPatterns: a.matchedPatterns };
+  // No match and no signal: nothing to say about risk (absent, not zero).
+  const common = { riskScore: a.riskScore === 0 && a.guardrails.length === 0 ? undefined : a.riskScore, matchedPatterns: a.matchedPatterns };
   if (mode === 'observe') {
     return {
       action: 'proceed',

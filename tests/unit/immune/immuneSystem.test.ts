@@ -33,7 +33,7 @@ describe('ImmuneSystem', () => {
     expect(similar.matchedPatterns?.[0]?.similarity).toBeGreaterThan(0.3);
 
     const unrelated = immune.check(input('Write a limerick about a cat who loves jazz', { graders: JSON_GRADER }));
-    expect(unrelated).toEqual({ action: 'proceed', riskScore: 0, matchedPatterns: [], guardrails: [], failureRisk: undefined });
+    expect(unrelated).toEqual({ action: 'proceed', riskScore: undefined, matchedPatterns: [], guardrails: [], failureRisk: undefined });
   });
 
   it('applies no learned instruction before min failures, nor for a grader the call does not have', () => {
