@@ -92,14 +92,24 @@ export function assess(input: PreCheckInput, memory: PatternMemory, config: Immu
     const matches = memory.match(promptTerms(input.prompt), TOP_K, config.threshold, input.operation);
     const instructions: Array<{ id: string; text: string; reask: boolean; reason: string }> = [];
     const outcomes: Array<{ similarity: number; models: ReturnType<PatternMemory['modelOutcomes']> }> = [];
+    // "A few failures" counts across the matched patterns of one class: differently worded
+    // failures of the same kind may sit in neighbouring clusters.
+    const classCounts = new Map<string, number>();
+    /** Classes whose learned instruction was applied and the call failed anyway: time for the next rung. */
+    const instructionFailed = new Set<string>();
+    for (const m of matches) {
+      const p = memory.patterns.get(m.id)!;
+      classCounts.set(p.failureClass, (classCounts.get(p.failureClass) ?? 0) + p.count);
+      if (p.guardedFailures > 0 || p.guardrailIds.some((id) => (memory.guardrails.get(id)?.failed ?? 0) > 0)) instructionFailed.add(p.failureClass);
+    }
     for (const m of matches) {
       const p = memory.patterns.get(m.id)!;
       const similarity = Number(m.similarity.toFixed(3));
       matchedPatterns.push({ id: m.id, similarity });
       riskScore = Math.max(riskScore, similarity * (p.count / (p.count + 1)));
       guardrails.push({ id: `immune.match.${m.id}`, kind: 'log', reason: `similar (${similarity}) to ${p.id}: ${p.count} failure(s) of ${p.failureClass}` });
-      if (p.count < config.minFailures) continue;
-      outcomes.push({ similarity: m.similarity, models: memory.modelOutcomes(m.id) });
+      if ((classCounts.get(p.failureClass) ?? 0) < config.minFailures) continue;
+      const before = instructions.length;
       for (const gid of p.guardrailIds) {
         const g = memory.guardrails.get(gid);
         if (!g || g.source !== 'learned') continue;
@@ -109,13 +119,16 @@ export function assess(input: PreCheckInput, memory: PatternMemory, config: Immu
         }
         const text = instructionFor(p, parseSpec(p.failedSpec), input, g.instruction);
         if (!text) continue;
-        instructions.push({ id: gid, text, reask: g.failed > 0, reason: `${p.failureClass} failed ${p.count} time(s) on similar prompts (${p.id})` });
+        instructions.push({ id: gid, text, reask: instructionFailed.has(p.failureClass), reason: `${p.failureClass} failed ${p.count} time(s) on similar prompts (${p.id})` });
       }
+      // The ladder: an instruction first, on the same model; a stronger model once it did not help.
+      const fresh = instructions.slice(before);
+      if (fresh.length === 0 || fresh.some((i) => i.reask)) outcomes.push({ similarity: m.similarity, models: memory.modelOutcomes(m.id) });
     }
     const seen = new Set<string>();
-    const fresh = instructions.filter((i) => !seen.has(i.text) && seen.add(i.text));
-    const inPrompt = fresh.filter((i) => !i.reask);
-    const inSystem = fresh.filter((i) => i.reask);
+    const unique = instructions.filter((i) => !seen.has(i.text) && seen.add(i.text));
+    const inPrompt = unique.filter((i) => !i.reask);
+    const inSystem = unique.filter((i) => i.reask);
     if (inPrompt.length > 0) {
       prompt = `${prompt}\n\n${LEARNED_HEADER}\n${inPrompt.map((i) => `- ${i.text}`).join('\n')}`;
       for (const i of inPrompt) change({ id: i.id, kind: 'rewrite', target: 'prompt', reason: `${i.reason}: "${i.text.slice(0, 120)}"` });

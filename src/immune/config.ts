@@ -24,7 +24,7 @@ export const immuneEnvShape = {
     (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toLowerCase() : undefined),
     z.enum(['on', 'observe', 'off']).default('on'),
   ),
-  TASK_ORCHESTRATOR_IMMUNE_THRESHOLD: num(0.3, 0.05, 1),
+  TASK_ORCHESTRATOR_IMMUNE_THRESHOLD: num(0.2, 0.05, 1),
   TASK_ORCHESTRATOR_IMMUNE_MIN_FAILURES: num(2, 1, 100),
   TASK_ORCHESTRATOR_IMMUNE_SECRETS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toLowerCase() : undefined),

@@ -15,6 +15,7 @@ export interface PatternRow {
   finish_reason: string | null;
   judge_reason: string | null;
   count: number;
+  guarded_failures: number;
   severity: string;
   status: 'active' | 'disabled';
   false_positives: number;
@@ -93,15 +94,15 @@ export class FailureStore {
   insertPattern(row: PatternRow): void {
     this.sql(
       `INSERT INTO immune_patterns (id, failure_class, grader, error_code, operation, masked_prompt, sample_prompt, terms, failed_spec, finish_reason,
-         judge_reason, count, severity, status, false_positives, first_seen_ms, last_seen_ms)
+         judge_reason, count, guarded_failures, severity, status, false_positives, first_seen_ms, last_seen_ms)
        VALUES (@id, @failure_class, @grader, @error_code, @operation, @masked_prompt, @sample_prompt, @terms, @failed_spec, @finish_reason,
-         @judge_reason, @count, @severity, @status, @false_positives, @first_seen_ms, @last_seen_ms)`,
+         @judge_reason, @count, @guarded_failures, @severity, @status, @false_positives, @first_seen_ms, @last_seen_ms)`,
     ).run(row);
   }
 
-  touchPattern(id: string, fields: { count: number; severity: string; last_seen_ms: number; terms: string; failed_spec: string | null; finish_reason: string | null; judge_reason: string | null }): void {
+  touchPattern(id: string, fields: { count: number; guarded_failures: number; severity: string; last_seen_ms: number; terms: string; failed_spec: string | null; finish_reason: string | null; judge_reason: string | null }): void {
     this.sql(
-      `UPDATE immune_patterns SET count = @count, severity = @severity, last_seen_ms = @last_seen_ms, terms = @terms,
+      `UPDATE immune_patterns SET count = @count, guarded_failures = @guarded_failures, severity = @severity, last_seen_ms = @last_seen_ms, terms = @terms,
          failed_spec = COALESCE(@failed_spec, failed_spec), finish_reason = COALESCE(@finish_reason, finish_reason), judge_reason = COALESCE(@judge_reason, judge_reason)
        WHERE id = @id`,
     ).run({ id, ...fields });

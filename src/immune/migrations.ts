@@ -18,6 +18,8 @@ export const immuneMigrations: Migration[] = [
         finish_reason TEXT,
         judge_reason TEXT,
         count INTEGER NOT NULL DEFAULT 0,
+        -- Failures that happened with one of its learned instructions applied: the instruction is not enough.
+        guarded_failures INTEGER NOT NULL DEFAULT 0,
         severity TEXT NOT NULL DEFAULT 'low',
         status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','disabled')),
         false_positives INTEGER NOT NULL DEFAULT 0,

@@ -16,6 +16,8 @@ export interface PatternState {
   errorCode: string | null;
   operation: string;
   count: number;
+  /** Failures recorded with one of our learned instructions applied. */
+  guardedFailures: number;
   status: 'active' | 'disabled';
   /** Learnable: a failure a different prompt or model can avoid (not our own refusals, spent budgets). */
   learnable: boolean;
@@ -50,14 +52,28 @@ export interface RecordedFailure {
 
 const MAX_STORED_CHARS = 20_000;
 /** A failure joins an existing pattern of its class at this similarity (an exact fingerprint always does). */
-const CLUSTER_SIMILARITY = 0.5;
+const CLUSTER_SIMILARITY = 0.3;
 const MAX_PATTERN_TERMS = 64;
 
 const clip = (text: string | null, max = MAX_STORED_CHARS) => (text === null ? null : text.length > max ? `${text.slice(0, max)}…[truncated]` : text);
 
-/** Terms of a prompt as the index sees them: variables masked, tokenised, stemmed. */
+/** Quoted passages, code blocks, and what follows "…: " after an instruction: the data a prompt works on. */
+const PAYLOAD = /```[\s\S]*?(?:```|$)|"[^"\n]{12,}"|“[^”]{12,}”|'[^'\n]{24,}'/g;
+const INSTRUCTION_WEIGHT = 3;
+
+/**
+ * Terms of a prompt as the index sees them: variables masked, tokenised, stemmed. What the prompt
+ * asks for (its instruction) says more about how it fails than the data it carries, so terms
+ * outside quoted passages, code blocks and a trailing "…: data" count three times.
+ */
 export function promptTerms(prompt: string, system?: string): Map<string, number> {
-  return termCounts(maskVariables(system ? `${prompt}\n${system}` : prompt));
+  const text = maskVariables(system ? `${prompt}\n${system}` : prompt);
+  let instruction = text.replace(PAYLOAD, ' ');
+  const colon = instruction.indexOf(': ');
+  if (colon > 15) instruction = instruction.slice(0, colon);
+  const counts = termCounts(text);
+  for (const [term, n] of termCounts(instruction)) counts.set(term, (counts.get(term) ?? 0) + n * (INSTRUCTION_WEIGHT - 1));
+  return counts;
 }
 
 export class PatternMemory {
@@ -135,6 +151,7 @@ export class PatternMemory {
           finish_reason: f.finishReason,
           judge_reason: clip(judgeReason ? redactPromptSecrets(judgeReason, this.secrets) : null, 500),
           count: 0,
+          guarded_failures: 0,
           severity: 'low',
           status: 'active',
           false_positives: 0,
@@ -145,12 +162,14 @@ export class PatternMemory {
         state = this.load(row);
       }
       state.count += 1;
+      if (f.guardrailIds.some((g) => g.startsWith('immune.learned.'))) state.guardedFailures += 1;
       if (failedSpec) state.failedSpec = JSON.stringify(failedSpec);
       for (const [term, n] of terms) state.terms.set(term, (state.terms.get(term) ?? 0) + n);
       if (state.terms.size > MAX_PATTERN_TERMS * 2) state.terms = new Map([...state.terms].sort((a, b) => b[1] - a[1]).slice(0, MAX_PATTERN_TERMS));
       this.index.set(id, state.terms);
       this.store.touchPattern(id, {
         count: state.count,
+        guarded_failures: state.guardedFailures,
         severity: severityOf(state.count, state.failureClass),
         last_seen_ms: f.at,
         terms: JSON.stringify(Object.fromEntries(state.terms)),
@@ -260,6 +279,7 @@ export class PatternMemory {
       errorCode: row.error_code,
       operation: row.operation,
       count: row.count,
+      guardedFailures: row.guarded_failures,
       status: row.status,
       learnable: !(row.error_code && UNLEARNABLE_ERRORS.has(row.error_code)),
       terms,

@@ -186,11 +186,11 @@ export function dashboardReport(db: Db, now: number, periodDays = 14): Dashboard
   const models = db
     .prepare(
       `SELECT m AS key, SUM(f) AS failures, SUM(t) AS trials FROM (
-         SELECT COALESCE(model, '?') AS m, 1 AS f, 0 AS t FROM immune_failures WHERE at_ms >= ?1
-         UNION ALL SELECT COALESCE(model, '?'), 0, 1 FROM immune_outcomes WHERE at_ms >= ?1
+         SELECT COALESCE(model, 'unknown') AS m, 1 AS f, 0 AS t FROM immune_failures WHERE at_ms >= @from
+         UNION ALL SELECT COALESCE(model, 'unknown'), 0, 1 FROM immune_outcomes WHERE at_ms >= @from
        ) GROUP BY m ORDER BY failures DESC LIMIT 12`,
     )
-    .all(from) as DashboardReport['by_model'];
+    .all({ from }) as DashboardReport['by_model'];
   return {
     generated_at: iso(now),
     period_days: periodDays,

@@ -24,9 +24,9 @@ export function instructionForGrader(spec: GraderSpecLike, judgeReason?: string)
     case 'non_empty':
       return 'Always give a non-empty answer; if you cannot do the task, say why in one sentence.';
     case 'json_valid':
-      return 'Answer with JSON only: one valid JSON value, no prose before or after it, no Markdown code fences.';
+      return 'Answer with JSON only: one valid JSON value, no prose before or after it, no Markdown fences.';
     case 'json_schema':
-      return `Answer with JSON only (no prose, no code fences) that matches this JSON Schema exactly, with every required field and the right types: ${clip(JSON.stringify(spec.schema ?? {}), 1500)}`;
+      return `Answer with JSON only (no prose, no Markdown fences) that matches this JSON Schema exactly, with every required field and the right types: ${clip(JSON.stringify(spec.schema ?? {}), 1500)}`;
     case 'regex':
       return `Your answer must match the regular expression /${String(spec.pattern ?? '')}/${typeof spec.flags === 'string' ? spec.flags : ''}.`;
     case 'length': {
