@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   ledger: () => import('./ledger.js'),
   agents: () => import('./agents.js'),
   reliability: () => import('./reliability.js'),
+  immune: () => import('./immune.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -67,7 +67,8 @@ export class ImmuneSystem {
   check(input: PreCheckInput): PreCheckVerdict {
     if (this.mode === 'off') return { action: 'proceed' };
     const assessment = this.assess(input);
-    if (assessment.guardrails.length > 0) {
+    // Only checks that did something are kept (a write per look-up would double its cost).
+    if (assessment.guardrails.some((g) => g.kind !== 'log')) {
       this.store.recordCheck({
         at_ms: this.deps.clock.now(),
         operation: input.operation,

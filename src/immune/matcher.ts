@@ -41,7 +41,7 @@ export class TfIdfIndex {
 
   constructor(opts: TfIdfIndexOptions = {}) {
     this.maxTerms = opts.maxTermsPerDoc ?? 64;
-    this.maxDocFraction = opts.maxDocFraction ?? 0.05;
+    this.maxDocFraction = opts.maxDocFraction ?? 0.02;
   }
 
   get size(): number {
