@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   ratelimit: () => import('./ratelimit.js'),
   import: () => import('./import.js'),
   predict: () => import('./predict.js'),
+  immune: () => import('./immune.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -16,6 +16,8 @@ import { ProviderRegistry } from './providers/registry.js';
 import type { Provider, ProviderId } from './providers/types.js';
 import { ProviderResilience } from './resilience/providerResilience.js';
 import { taskRunMigrations } from './tasks/taskRuns.js';
+import { ImmuneSystem } from './immune/immuneSystem.js';
+import { immuneMigrations } from './immune/migrations.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
 import { openFailurePredictor, type FailurePredictor } from './prediction/predictor.js';
@@ -41,10 +43,12 @@ export interface AppServices {
   alerting: AlertingService;
   /** The failure predictor (issue 15); state 'absent' until a model is trained. */
   failurePredictor: FailurePredictor;
+  /** Failure memory and pre-call guardrails (src/immune). */
+  immune: ImmuneSystem;
 }
 
 /** Every concern's schema, applied in this order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...alertingMigrations, ...taskRunMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...alertingMigrations, ...immuneMigrations, ...taskRunMigrations];
 
 export interface AppDeps {
   config: Config;
@@ -90,6 +94,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const tracer = config.langfuse
     ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config, logger: logger.child('tracing'), clock })
     : noopSpawnTracer;
+  // Immune system: learns from trial.finished, guards calls as a pre-check; TASK_ORCHESTRATOR_IMMUNE=off leaves only its history readable.
+  const immune = new ImmuneSystem({ db, clock, logger: logger.child('immune'), events, config: config.immune, secrets: config.secrets });
+  const unsubscribeImmune = config.immune.mode === 'off' ? () => {} : immune.subscribe(events);
+  if (config.immune.mode !== 'off') immune.seedFromTrials();
+
   const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync);
   runs.recoverInterrupted();
   const tasks = new TaskStore(db, clock);
@@ -110,7 +119,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tracer,
     atomic: (fn) => runAtomic(db, fn),
     walSync,
-    preChecks: [predictionPreCheck, ...(deps.preChecks ?? [])],
+    // The immune system checks first: what it redacts or fences off, later pre-checks never see raw.
+    preChecks: [...(config.immune.mode === 'off' ? [] : [immune.preCheck]), predictionPreCheck, ...(deps.preChecks ?? [])],
     observers: deps.observers ?? [],
     tasks: { exists: (id) => tasks.exists(id) },
   });
@@ -137,6 +147,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     runs,
     alerting,
     failurePredictor,
+    immune,
   };
   let closed = false;
   return {
@@ -149,6 +160,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       cost.shutdown();
       await alerting.close();
       await tracer.shutdown();
+      unsubscribeImmune();
       events.removeAllListeners();
       await walSync.close();
       db.close();

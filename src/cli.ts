@@ -21,6 +21,7 @@ Usage:
   task-orchestrator import FILE...  tasks from .ics, .eml and mbox files (import --help)
   task-orchestrator train      train the failure predictor on exported records (train --help)
   task-orchestrator predict    score trial records on stdin with the failure predictor (predict --help)
+  task-orchestrator dashboard  failures, guardrails and cost as a web page (dashboard --help)
 
 Configuration is read from environment variables (see README.md), over an optional
 ${CONFIG_FILE_NAME} in the data directory that holds the same variables; the main ones:
@@ -44,6 +45,7 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number 
   if (command === 'export') return runExport(rest, env);
   if (command === 'import') return runImport(rest, env);
   if (command === 'train' || command === 'predict') return runPrediction(command, rest, env);
+  if (command === 'dashboard') return runDashboard(rest, env);
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`task-orchestrator: unknown command "${command}"${rest.length ? ' …' : ''}. Try --help.\n`);
     return 2;
@@ -111,6 +113,29 @@ async function runImport(argv: readonly string[], env: Env): Promise<number> {
   const db = openDatabase(loaded.config.dbPath, { migrations: ALL_MIGRATIONS });
   try {
     return await runImportCli([...argv], { store: new TaskStore(db, systemClock), clock: systemClock, stdout: process.stdout, stderr: process.stderr });
+  } finally {
+    db.close();
+  }
+}
+
+/** `task-orchestrator dashboard`: serves (127.0.0.1) or writes the failure dashboard from the same database. */
+async function runDashboard(argv: readonly string[], env: Env): Promise<number> {
+  const loaded = configOrReport(env);
+  if (!loaded) return 1;
+  const { config } = loaded;
+  const [{ ALL_MIGRATIONS }, { openDatabase }, { runDashboardCli }, { systemClock }] = await Promise.all([
+    import('./app.js'),
+    import('./db/database.js'),
+    import('./dashboard/cli.js'),
+    import('./clock.js'),
+  ]);
+  const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
+  const stopSignal = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  try {
+    return await runDashboardCli([...argv], { db, clock: systemClock, dataDir: config.dataDir, mode: config.immune.mode, stdout: process.stdout, stderr: process.stderr, stopSignal });
   } finally {
     db.close();
   }

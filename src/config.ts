@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from './logger.js';
 import { alertRulesSchema, isWebhookSecret, type AlertingConfig } from './alerting/config.js';
+import { immuneConfigFrom, immuneEnvShape, type ImmuneConfig } from './immune/config.js';
 
 /**
  * All configuration, read once from the environment and validated with zod. Every number the
@@ -56,6 +57,7 @@ export interface Config {
   budget: { timeZone: string; reservationTtlMs: number };
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
   alerting: AlertingConfig;
+  immune: ImmuneConfig;
   /** Literal secret values, scrubbed from every log line, trace and error text. */
   secrets: string[];
   /** Where the failure predictor's model lives (task-orchestrator train writes it there). */
@@ -149,6 +151,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_ALERT_RETRY_BASE_MS: intWithDefault(1_000, 10, 3_600_000),
   TASK_ORCHESTRATOR_ALERT_MAX_ATTEMPTS: intWithDefault(10, 1, 100),
   TASK_ORCHESTRATOR_MODEL_DIR: optionalString,
+  ...immuneEnvShape,
 });
 
 /** Every variable the configuration reads (also the keys config.json may hold). */
@@ -280,6 +283,7 @@ export function loadConfig(env: Env = process.env): Config {
         maxAttempts: e.TASK_ORCHESTRATOR_ALERT_MAX_ATTEMPTS,
       },
     },
+    immune: immuneConfigFrom(e),
     secrets,
     prediction: { modelDir: e.TASK_ORCHESTRATOR_MODEL_DIR ? path.resolve(e.TASK_ORCHESTRATOR_MODEL_DIR) : path.join(dataDir, 'models', 'failure-predictor') },
   };

@@ -11,6 +11,11 @@ import { costSetBudget } from './cost/costSetBudget.js';
 import { costSummary } from './cost/costSummary.js';
 import { healingStatus } from './healing/healingStatus.js';
 import { predictRisk } from './prediction/predictRisk.js';
+import { immuneCheck } from './immune/immuneCheck.js';
+import { immuneDashboard } from './immune/immuneDashboard.js';
+import { immuneFailures } from './immune/immuneFailures.js';
+import { immuneFeedback } from './immune/immuneFeedback.js';
+import { immuneStatus } from './immune/immuneStatus.js';
 import { tasksAdd } from './tasks/tasksAdd.js';
 import { tasksComplete } from './tasks/tasksComplete.js';
 import { tasksDelete } from './tasks/tasksDelete.js';
@@ -45,6 +50,11 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   alertsAck,
   alertsTest,
   predictRisk,
+  immuneCheck,
+  immuneStatus,
+  immuneDashboard,
+  immuneFailures,
+  immuneFeedback,
 ];
 
 /**

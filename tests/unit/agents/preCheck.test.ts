@@ -32,6 +32,8 @@ describe('pre-checks before every agent and judge call', () => {
       GEMINI_BASE_URL: emulator.url,
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',
+      // These tests drive the seam with their own pre-checks; the immune system has its own tests.
+      TASK_ORCHESTRATOR_IMMUNE: 'off',
     });
   });
   afterEach(async () => {
