@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db, Migration } from '../db/database.js';
 import { CancelledError, errorMessage, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ownerIsGone } from '../processAlive.js';
+import { InstanceIdentity } from '../instance.js';
 
 export const runMigrations: Migration[] = [
   {
@@ -67,7 +67,6 @@ interface UnrecordedEnd {
  * in SQLite so a run cut off by a restart is reported as interrupted, never silently lost.
  */
 export class BackgroundRuns {
-  private readonly instance = randomUUID();
   private readonly live = new Map<string, { done: Promise<void>; abort: AbortController }>();
   /** Runs that ended but whose end could not be written (see start). */
   private readonly unrecorded = new Map<string, UnrecordedEnd>();
@@ -78,15 +77,17 @@ export class BackgroundRuns {
     private readonly logger: Logger,
     /** Makes the run's final row durable without anyone polling for it (see WalSync). */
     private readonly walSync: { sync(): Promise<void> },
+    /** This server instance (the composition root's); one of its own by default. */
+    private readonly instance: InstanceIdentity = new InstanceIdentity({ clock }),
   ) {}
 
-  /** Marks runs whose owning process is gone as interrupted. Called at start-up. */
+  /** Marks runs whose owning server is gone as interrupted. Called at start-up and by the periodic sweep. */
   recoverInterrupted(): number {
     const rows = this.db.prepare<[], RunRow>(`SELECT * FROM background_runs WHERE status = 'running'`).all();
     const mark = this.db.prepare(`UPDATE background_runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`);
     let count = 0;
     for (const row of rows) {
-      if (ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance }, this.instance)) {
+      if (this.instance.ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance })) {
         mark.run(this.iso(), 'The server restarted while this run was in progress; its results up to then are in partial.', row.id);
         count += 1;
       }
@@ -99,7 +100,7 @@ export class BackgroundRuns {
     const id = `run_${randomUUID()}`;
     this.db
       .prepare(`INSERT INTO background_runs (id, kind, status, owner_pid, owner_instance, created_at) VALUES (?, ?, 'running', ?, ?, ?)`)
-      .run(id, kind, process.pid, this.instance, this.iso());
+      .run(id, kind, this.instance.pid, this.instance.id, this.iso());
     const abort = new AbortController();
     // Nothing below may throw into the run (or, at its end, out of it as an unhandled rejection
     // that would take the server down): a write that fails (SQLITE_BUSY past the timeout, a full
