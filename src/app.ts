@@ -7,10 +7,12 @@ import type { Config } from './config.js';
 import { CostService, costMigrations } from './cost/costService.js';
 import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
 import { WalSync, type Fsync } from './db/walSync.js';
+import { DeadOwnerSweep } from './deadOwnerSweep.js';
 import { EventBus } from './events.js';
 import type { PreCheck } from './agents/preCheck.js';
 import type { SpawnObserver } from './agents/spawnObserver.js';
 import { TrialStore, trialMigrations } from './eval/trialStore.js';
+import { InstanceIdentity, instanceMigrations } from './instance.js';
 import type { Logger } from './logger.js';
 import { ProviderRegistry } from './providers/registry.js';
 import type { Provider, ProviderId } from './providers/types.js';
@@ -32,6 +34,8 @@ export interface AppServices {
   /** Group commit: the server awaits sync() before any tool answers. */
   walSync: WalSync;
   events: EventBus;
+  /** This server instance among those sharing the database file. */
+  instance: InstanceIdentity;
   tasks: TaskStore;
   trials: TrialStore;
   cost: CostService;
@@ -48,7 +52,7 @@ export interface AppServices {
 }
 
 /** Every concern's schema, applied in this order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...alertingMigrations, ...immuneMigrations, ...taskRunMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...taskMigrations, ...costMigrations, ...trialMigrations, ...runMigrations, ...alertingMigrations, ...immuneMigrations, ...taskRunMigrations, ...instanceMigrations];
 
 export interface AppDeps {
   config: Config;
@@ -66,6 +70,8 @@ export interface AppDeps {
   listeners?: ReadonlyArray<(events: EventBus) => void>;
   /** Watch every agent call as it runs: each generation, score and end (see SpawnObserver). */
   observers?: readonly SpawnObserver[];
+  /** This server's identity; one is made here by default (tests pass their own). */
+  instance?: InstanceIdentity;
 }
 
 export interface App {
@@ -80,15 +86,22 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const db = openDatabase(config.dbPath, { migrations: ALL_MIGRATIONS });
   const walSync = new WalSync(db, deps.fsync);
-  const events = new EventBus(logger.child("events"));
+  const events = new EventBus(logger.child('events'));
+  // One identity per server instance, given to every store that owns rows (see instance.ts).
+  const instance = deps.instance ?? new InstanceIdentity({ clock });
+  instance.join(db);
   for (const subscribe of deps.listeners ?? []) subscribe(events);
 
-  const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config });
+  const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config, instance });
   cost.releaseStale();
   const healing = new ProviderResilience({ config, clock, logger, events, ...(deps.sleep && { sleep: deps.sleep }) });
-  const trials = new TrialStore(db, clock);
-  const interrupted = trials.recoverInterrupted();
-  if (interrupted > 0) logger.warn(`marked ${interrupted} trial(s) left running by a stopped server as errored`);
+  const trials = new TrialStore(db, clock, { instance });
+  const recoverTrials = () => {
+    const interrupted = trials.recoverInterrupted();
+    if (interrupted > 0) logger.warn(`marked ${interrupted} trial(s) left running by a stopped server as errored`);
+    return interrupted;
+  };
+  recoverTrials();
   const providers = new ProviderRegistry(config, logger, deps.providers);
   // OpenTelemetry and Langfuse load only when tracing is configured (start-up time).
   const tracer = config.langfuse
@@ -99,8 +112,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const unsubscribeImmune = config.immune.mode === 'off' ? () => {} : immune.subscribe(events);
   if (config.immune.mode !== 'off') immune.seedFromTrials();
 
-  const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync);
+  const runs = new BackgroundRuns(db, clock, logger.child('runs'), walSync, instance);
   runs.recoverInterrupted();
+  // Also while running: a server killed beside this one must not look alive until a restart.
+  const sweep = new DeadOwnerSweep({
+    intervalMs: config.sweep.intervalMs,
+    logger: logger.child('sweep'),
+    recoveries: [
+      { name: 'trials', recover: recoverTrials },
+      { name: 'background runs', recover: () => runs.recoverInterrupted() },
+      { name: 'budget reservations', recover: () => cost.releaseStale() },
+      { name: 'server instances', recover: () => instance.markDeadStopped() },
+    ],
+  });
+  sweep.start();
   const tasks = new TaskStore(db, clock);
   // --- failure prediction (issue 15): a model in the model directory feeds the pre-spawn check.
   const failurePredictor = await openFailurePredictor(config.prediction.modelDir);
@@ -137,6 +162,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     db,
     walSync,
     events,
+    instance,
     tasks,
     trials,
     cost,
@@ -155,6 +181,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     async close() {
       if (closed) return;
       closed = true;
+      sweep.stop();
       await runs.shutdown(5_000);
       healing.shutdown();
       cost.shutdown();
@@ -162,6 +189,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await tracer.shutdown();
       unsubscribeImmune();
       events.removeAllListeners();
+      instance.leave();
       await walSync.close();
       db.close();
     },

@@ -55,6 +55,8 @@ export interface Config {
     detachAfterMs: number;
   };
   budget: { timeZone: string; reservationTtlMs: number };
+  /** How often a server frees what killed servers on the same file left running or held. */
+  sweep: { intervalMs: number };
   langfuse: { publicKey: string; secretKey: string; baseUrl: string } | undefined;
   alerting: AlertingConfig;
   immune: ImmuneConfig;
@@ -129,6 +131,7 @@ const envSchema = z.object({
     z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
   ),
   TASK_ORCHESTRATOR_RESERVATION_TTL_MS: intWithDefault(30 * 60_000, 1_000, 86_400_000),
+  TASK_ORCHESTRATOR_SWEEP_INTERVAL_MS: intWithDefault(60_000, 10, 86_400_000),
   LANGFUSE_PUBLIC_KEY: optionalString,
   LANGFUSE_SECRET_KEY: optionalString,
   LANGFUSE_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default('https://cloud.langfuse.com')),
@@ -266,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
       },
       reservationTtlMs: e.TASK_ORCHESTRATOR_RESERVATION_TTL_MS,
     },
+    sweep: { intervalMs: e.TASK_ORCHESTRATOR_SWEEP_INTERVAL_MS },
     langfuse:
       e.LANGFUSE_PUBLIC_KEY && e.LANGFUSE_SECRET_KEY
         ? { publicKey: e.LANGFUSE_PUBLIC_KEY, secretKey: e.LANGFUSE_SECRET_KEY, baseUrl: e.LANGFUSE_BASE_URL }

@@ -187,7 +187,7 @@ export class EventBus {
     for (const listener of [...set]) {
       try {
         const returned = listener(event);
-        if (returned instanceof Promise || (typeof returned === "object" && returned !== null && typeof (returned as Promise<void>).then === "function")) {
+        if (returned instanceof Promise || (typeof returned === 'object' && returned !== null && typeof (returned as Promise<void>).then === 'function')) {
           (returned as Promise<void>).then(undefined, (err: unknown) => this.failed(name, err));
         }
       } catch (err) {

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { CancelledError, ProviderError } from '../errors.js';
+import { CancelledError, ProviderError, TimeoutError } from '../errors.js';
 import { estimateTokens } from '../tokenEstimate.js';
 import type { GenerateRequest, GenerateResult, Provider } from '../providers/types.js';
 import type { ProviderResilience } from '../resilience/providerResilience.js';
@@ -64,12 +64,34 @@ export async function guardedGenerate(
   request: Omit<GenerateRequest, 'signal'> & { maxOutputTokens: number },
   opts: GuardOptions,
 ): Promise<GuardedResult> {
-  const place = deps.cost.admit?.(provider.id, request.model, opts.signal);
-  const leave = place instanceof Promise ? await place : place;
+  const leave = await waitForPlace(deps, provider.id, request.model, opts);
   try {
     return await reserveAndCall(deps, provider, request, opts);
   } finally {
     leave?.();
+  }
+}
+
+/** The call's place in its admission window; the wait ends on cancel, and at the deadline as a `timeout`. */
+async function waitForPlace(deps: GuardDeps, provider: string, model: string, opts: GuardOptions): Promise<(() => void) | undefined> {
+  if (opts.deadline === undefined) {
+    const place = deps.cost.admit?.(provider, model, opts.signal);
+    return place instanceof Promise ? await place : place;
+  }
+  const atDeadline = new AbortController();
+  const timer = setTimeout(() => atDeadline.abort(), Math.max(0, opts.deadline - deps.clock.now()));
+  try {
+    const place = deps.cost.admit?.(provider, model, AbortSignal.any([opts.signal, atDeadline.signal]));
+    return place instanceof Promise ? await place : place;
+  } catch (err) {
+    if (atDeadline.signal.aborted && !opts.signal.aborted) {
+      throw new TimeoutError(`The call waited for a place in its budget admission window until its deadline passed (timeout_ms); it was never sent.`, {
+        callerLimit: true,
+      });
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Config, ModelPrice } from '../config.js';
 import type { Db, Migration } from '../db/database.js';
 import type { EventBus } from '../events.js';
+import { InstanceIdentity } from '../instance.js';
 import type { Logger } from '../logger.js';
 import { ZonedCalendar } from '../zonedCalendar.js';
 import { BudgetLimits } from './budgetLimits.js';
@@ -31,8 +32,8 @@ export interface CostServiceDeps {
   logger: Logger;
   events: EventBus;
   config: Pick<Config, 'prices' | 'budget'>;
-  /** Overrides the per-process instance id (tests simulate a dead earlier process with it). */
-  instanceId?: string;
+  /** This server instance (the composition root's); one of its own by default. */
+  instance?: InstanceIdentity;
 }
 
 /**
@@ -45,7 +46,7 @@ export interface CostServiceDeps {
 export class CostService {
   readonly prices: PriceTable;
   readonly calendar: ZonedCalendar;
-  readonly instanceId: string;
+  readonly instance: InstanceIdentity;
   private readonly pricing: Pricing;
   private readonly ratios: CostRatioStore;
   private readonly reservations: ReservationBook;
@@ -62,6 +63,7 @@ export class CostService {
     const limits = new BudgetLimits(budgets, ledger, this.calendar);
     const thresholds = new ThresholdPolicy(budgets, limits, logger, events);
     this.ratios = new CostRatioStore(db);
+    this.instance = deps.instance ?? new InstanceIdentity({ clock });
     this.reservations = new ReservationBook({
       db,
       clock,
@@ -74,9 +76,8 @@ export class CostService {
       thresholds,
       ratios: this.ratios,
       ttlMs: config.budget.reservationTtlMs,
-      instanceId: deps.instanceId,
+      instance: this.instance,
     });
-    this.instanceId = this.reservations.instanceId;
     this.budgetService = new BudgetService({ db, clock, logger, pricing: this.pricing, budgets, limits, thresholds });
     this.summaries = new CostSummaryReader({
       clock,

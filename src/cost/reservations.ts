@@ -4,7 +4,7 @@ import type { Db } from '../db/database.js';
 import { InvalidInputError, NotFoundError, errorMessage, type BudgetExceededError } from '../errors.js';
 import type { BudgetThresholdEvent, EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
-import { processIsAlive } from '../processAlive.js';
+import type { InstanceIdentity } from '../instance.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/types.js';
 import { AdmissionGate } from './admissionGate.js';
 import type { BudgetLimits } from './budgetLimits.js';
@@ -16,12 +16,6 @@ import { nanoToUsd, usdToNano } from './prices.js';
 import type { Pricing } from './pricing.js';
 import type { ThresholdPolicy } from './thresholdPolicy.js';
 import type { CallUsage, RecordCall, Reservation, ReserveRequest } from './types.js';
-
-/**
- * One id per process. A reservation whose owner pid equals ours but whose instance id differs
- * was left by an earlier process that had the same pid (pid 1 in a container), so it is stale.
- */
-const PROCESS_INSTANCE_ID = randomUUID();
 
 /** Closed reservations are kept this long for diagnosis, then purged at start-up. */
 const CLOSED_RESERVATION_RETENTION_MS = 30 * 86_400_000;
@@ -38,7 +32,8 @@ export interface ReservationDeps {
   thresholds: ThresholdPolicy;
   ratios: CostRatioStore;
   ttlMs: number;
-  instanceId?: string | undefined;
+  /** This server instance: the owner of the reservations it takes, and the one rule for whose owner is gone. */
+  instance: InstanceIdentity;
 }
 
 export function checkProvider(provider: string): asserts provider is ProviderId {
@@ -67,13 +62,14 @@ export interface LateLease {
  * or suspended process (SIGSTOP, a laptop lid, a long GC pause) as of a lost one, and a frozen
  * owner may still wake up and pay for its call. So expiry never frees another live process's
  * reservation: it is held (and reported as late) until its owner settles it, releases it, or is
- * gone. Expiry frees only a reservation of this very process that nobody here renews any more
- * (its release failed). A dead owner's reservations are freed at once. The cost of this rule:
+ * gone. Expiry frees only a reservation of this very instance that nobody here renews any more
+ * (its release failed, or another service object of this instance took it and dropped it). A
+ * reservation whose owner is gone (InstanceIdentity.ownerIsGone: its process exited, its instance
+ * stopped, or it was an earlier process with our pid) is freed at once. The cost of this rule:
  * if a dead owner's pid is reused by another process before anyone sweeps, its reservation stays
  * held until that process exits too — a budget that refuses too much, never one that overspends.
  */
 export class ReservationBook {
-  readonly instanceId: string;
   private readonly gate: AdmissionGate;
   /**
    * Open reservations of this instance's calls in flight, renewed every third of the TTL
@@ -84,7 +80,6 @@ export class ReservationBook {
   private renewTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: ReservationDeps) {
-    this.instanceId = d.instanceId ?? PROCESS_INSTANCE_ID;
     this.gate = new AdmissionGate({
       observed: (key) => {
         const [provider, modelKey] = key.split('\u0000') as [string, string];
@@ -142,8 +137,8 @@ export class ReservationBook {
         price_known: known ? 1 : 0,
         trial_id: req.trialId ?? null,
         task_id: req.taskId ?? null,
-        owner_pid: process.pid,
-        owner_instance: this.instanceId,
+        owner_pid: this.d.instance.pid,
+        owner_instance: this.d.instance.id,
         created_ms: now,
         expires_ms: expires,
         // estimateMaxCostUsd applied this model's learned ratio; settling learns relative to it.
@@ -284,8 +279,8 @@ export class ReservationBook {
   }
 
   /**
-   * Releases reservations whose owning process is gone, and this process's own that nobody
-   * renews (call at start-up; reserve() also sweeps before it refuses). Returns how many.
+   * Releases reservations whose owner is gone, and this instance's own that nobody renews (at
+   * start-up and by the periodic sweep; reserve() also sweeps before it refuses). Returns how many.
    */
   releaseStale(): number {
     const now = this.d.clock.now();
@@ -409,14 +404,14 @@ export class ReservationBook {
     return { closed, late };
   }
 
-  /** Written by this process under this instance id (another service object here, or a lost call). */
+  /** Written by this very instance (by another service object of it, or a call whose release was lost). */
   private ownedHere(r: ReservationRow): boolean {
-    return r.owner_pid === process.pid && (r.owner_instance === this.instanceId || r.owner_instance === PROCESS_INSTANCE_ID);
+    return this.d.instance.isSelf({ pid: r.owner_pid, instance: r.owner_instance });
   }
 
+  /** A live owner's lease that ran out is late, not free: see the class comment. */
   private ownerAlive(r: ReservationRow): boolean {
-    if (r.owner_pid === process.pid) return this.ownedHere(r);
-    return processIsAlive(r.owner_pid);
+    return !this.d.instance.ownerIsGone({ pid: r.owner_pid, instance: r.owner_instance });
   }
 }
 

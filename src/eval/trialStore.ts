@@ -1,9 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Statement } from 'better-sqlite3';
 import { cachedPrepare, type Db, type Migration } from '../db/database.js';
 import { AppError, InvalidInputError, NotFoundError } from '../errors.js';
-import { ownerIsGone } from '../processAlive.js';
+import { InstanceIdentity } from '../instance.js';
 import type { GraderResult } from './graders/types.js';
 
 /**
@@ -154,6 +154,8 @@ export interface TrialCursor {
 
 export interface TrialStoreOptions {
   newId?: () => string;
+  /** This server instance (the composition root's); a store of its own by default. */
+  instance?: InstanceIdentity;
 }
 
 export const trialMigrations: Migration[] = [
@@ -311,8 +313,8 @@ function toTrial(row: TrialRow): Trial {
 /** Persists trials. Every status change is checked against the lifecycle inside one IMMEDIATE transaction. */
 export class TrialStore {
   private readonly newId: () => string;
-  /** This store's identity among server processes sharing the database (see recoverInterrupted). */
-  private readonly instance = randomUUID();
+  /** This server's identity among those sharing the database (see recoverInterrupted). */
+  private readonly instance: InstanceIdentity;
 
   private readonly sql: (text: string) => Statement;
 
@@ -322,6 +324,7 @@ export class TrialStore {
     opts: TrialStoreOptions = {},
   ) {
     this.newId = opts.newId ?? newTrialId;
+    this.instance = opts.instance ?? new InstanceIdentity({ clock });
     this.sql = cachedPrepare(db);
   }
 
@@ -338,7 +341,7 @@ export class TrialStore {
     const ms = this.clock.now();
     let count = 0;
     for (const row of rows) {
-      if (!ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance }, this.instance)) continue;
+      if (!this.instance.ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance })) continue;
       count += this.sql(
         `UPDATE trials SET status = 'errored', error_code = 'interrupted', error_message = ?, updated_at_ms = ?, updated_at = ?
          WHERE id = ? AND status IN ('created', 'running')`,
@@ -373,8 +376,8 @@ export class TrialStore {
         iso,
         ms,
         iso,
-        process.pid,
-        this.instance,
+        this.instance.pid,
+        this.instance.id,
       );
     return this.get(id);
   }

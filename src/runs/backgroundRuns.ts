@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db, Migration } from '../db/database.js';
 import { AppError, CancelledError, errorMessage, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ownerIsGone } from '../processAlive.js';
+import { InstanceIdentity } from '../instance.js';
 
 export const runMigrations: Migration[] = [
   {
@@ -95,7 +95,6 @@ interface UnrecordedEnd {
  * in SQLite so a run cut off by a restart is reported as interrupted, never silently lost.
  */
 export class BackgroundRuns {
-  private readonly instance = randomUUID();
   private readonly live = new Map<string, { done: Promise<void>; abort: AbortController; stop: { reason: StopReason | undefined } }>();
   /** Runs that ended but whose end could not be written (see start). */
   private readonly unrecorded = new Map<string, UnrecordedEnd>();
@@ -106,16 +105,18 @@ export class BackgroundRuns {
     private readonly logger: Logger,
     /** Makes the run's final row durable without anyone polling for it (see WalSync). */
     private readonly walSync: { sync(): Promise<void> },
+    /** This server instance (the composition root's); one of its own by default. */
+    private readonly instance: InstanceIdentity = new InstanceIdentity({ clock }),
   ) {}
 
-  /** Marks runs whose owning process is gone as interrupted. Called at start-up. */
+  /** Marks runs whose owning server is gone as interrupted. Called at start-up and by the periodic sweep. */
   recoverInterrupted(): number {
     const rows = this.db.prepare<[], RunRow>(`SELECT * FROM background_runs WHERE status = 'running'`).all();
     const mark = this.db.prepare(`UPDATE background_runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`);
     let count = 0;
     for (const row of rows) {
-      if (ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance }, this.instance)) {
-        mark.run(this.iso(), 'The server restarted while this run was in progress; its results up to then are in partial.', row.id);
+      if (this.instance.ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance })) {
+        mark.run(this.iso(), 'The server running this run stopped (crashed or was killed) before it ended; its results up to then are in partial.', row.id);
         count += 1;
       }
     }
@@ -167,7 +168,7 @@ export class BackgroundRuns {
     const id = `run_${randomUUID()}`;
     this.db
       .prepare(`INSERT INTO background_runs (id, kind, status, owner_pid, owner_instance, created_at, partial) VALUES (?, ?, 'running', ?, ?, ?, ?)`)
-      .run(id, kind, process.pid, this.instance, this.iso(), partial === null || partial === undefined ? null : JSON.stringify(partial));
+      .run(id, kind, this.instance.pid, this.instance.id, this.iso(), partial === null || partial === undefined ? null : JSON.stringify(partial));
     return id;
   }
 

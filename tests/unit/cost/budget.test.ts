@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetExceededError, InvalidInputError, NotFoundError } from '../../../src/errors.js';
+import { InstanceIdentity } from '../../../src/instance.js';
 import { makeHarness, tokensFor, type Harness } from './setup.js';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
@@ -245,7 +246,7 @@ describe('stale reservations', () => {
   it('releases a reservation left by an earlier process with the same pid (other instance id) at start', () => {
     h = makeHarness();
     h.service.setBudget({ provider: 'google_gemini', dailyLimitUsd: 1 });
-    const ghost = h.another({ instanceId: 'earlier-process-same-pid' });
+    const ghost = h.another({ instance: new InstanceIdentity({ clock: h.clock, id: 'earlier-process-same-pid' }) });
     ghost.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 1 });
     const live = h.service.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 0 });
     expect(h.service.releaseStale()).toBe(1);
@@ -254,10 +255,12 @@ describe('stale reservations', () => {
     expect(h.service.releaseStale()).toBe(0);
   });
 
-  it('releases reservations whose lease ran out (owner stopped renewing), and a refused reserve sweeps them first', () => {
+  it("frees this instance's own reservation once its lease ran out and nobody here renews it (a lost call), and a refused reserve sweeps it first", () => {
     h = makeHarness({ ttlMs: 60_000 });
     h.service.setBudget({ provider: 'google_gemini', dailyLimitUsd: 1 });
-    const wedged = h.another(); // a live process on the same file that stopped renewing its lease
+    // Another service object of this same instance took it and stopped renewing it (a lost call).
+    // (Another live process's expired lease is held instead: see multiprocess.test.ts, SIGSTOP.)
+    const wedged = h.another();
     const old = wedged.reserve({ provider: 'google_gemini', model: 'test-model', maxCostUsd: 1 });
     wedged.shutdown();
     h.clock.advance(59_999);

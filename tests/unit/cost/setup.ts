@@ -7,6 +7,7 @@ import { openDatabase, type Db } from '../../../src/db/database.js';
 import { EventBus, type BudgetThresholdEvent } from '../../../src/events.js';
 import { createLogger } from '../../../src/logger.js';
 import { CostService, costMigrations } from '../../../src/cost/costService.js';
+import { InstanceIdentity } from '../../../src/instance.js';
 
 export const ZONE = 'Europe/Berlin';
 /** 2026-11-27 16:00 in Berlin (UTC+1). */
@@ -26,8 +27,11 @@ export interface Harness {
   thresholds: BudgetThresholdEvent[];
   unknown: Array<{ provider: string; model: string }>;
   service: CostService;
-  /** Another service (another "server") on the same file, sharing the clock. */
-  another(opts?: { instanceId?: string; timeZone?: string }): CostService;
+  /**
+   * Another service object on the same file, sharing the clock, and by default the first one's
+   * instance (another service object of the same server); pass `instance` for another server.
+   */
+  another(opts?: { instance?: InstanceIdentity; timeZone?: string }): CostService;
   close(): void;
 }
 
@@ -55,7 +59,8 @@ export function makeHarness(opts: { prices?: Record<string, ModelPrice>; timeZon
   const unknown: Array<{ provider: string; model: string }> = [];
   events.on('budget.threshold', (e) => thresholds.push(e));
   events.on('price.unknown', (e) => unknown.push(e));
-  const service = new CostService({ db, clock, logger, events, config });
+  const instance = new InstanceIdentity({ clock });
+  const service = new CostService({ db, clock, logger, events, config, instance });
   return {
     dir,
     dbFile,
@@ -74,7 +79,7 @@ export function makeHarness(opts: { prices?: Record<string, ModelPrice>; timeZon
         logger,
         events,
         config: { ...config, budget: { ...config.budget, timeZone: o.timeZone ?? config.budget.timeZone } },
-        ...(o.instanceId ? { instanceId: o.instanceId } : {}),
+        instance: o.instance ?? instance,
       }),
     close() {
       for (const d of dbs) d.close();
