@@ -1,4 +1,3 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -6,6 +5,7 @@ import { CONFIG_FILE_NAME, withConfigFile, type LayeredEnv } from './configFile.
 import { createLogger, type LogRecord } from './logger.js';
 import { createServer } from './server.js';
 import { BoundedLines, MAX_MESSAGE_BYTES, requestIdFrom } from './stdinLines.js';
+import { StdioLineTransport } from './stdioTransport.js';
 import { ALL_TOOLS, selectTools } from './tools/registry.js';
 import { VERSION } from './version.js';
 
@@ -185,8 +185,8 @@ async function startStdioServer({ config, layered }: LoadedConfig): Promise<numb
     if (id !== undefined) transport.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidRequest, message } }).catch(() => {});
   });
   process.stdin.pipe(lines);
-  const transport = new StdioServerTransport(lines, process.stdout, { maxBufferSize: MAX_MESSAGE_BYTES + 1 });
-  // A malformed line on stdin is reported by the transport, not fatal: log it and carry on.
+  const transport = new StdioLineTransport(lines, process.stdout);
+  // A malformed line on stdin is answered (when it has an id) and logged, not fatal.
   transport.onerror = (err) => logger.warn('ignored unreadable input on stdin', { error: err.message });
   await server.connect(transport);
   try {
