@@ -2,6 +2,7 @@ import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { CONFIG_FILE_NAME, withConfigFile, type LayeredEnv } from './configFile.js';
+import { errorMessage } from './errors.js';
 import { createLogger, type LogRecord } from './logger.js';
 import { createServer } from './server.js';
 import { BoundedLines, MAX_MESSAGE_BYTES, requestIdFrom } from './stdinLines.js';
@@ -153,10 +154,17 @@ async function startStdioServer({ config, layered }: LoadedConfig): Promise<numb
     throw err;
   }
   // Opened after the client is greeted (initialize is what clients wait for at start-up); tool
-  // calls wait for it. If it cannot open, the server says why on stderr and exits.
+  // calls wait for it. If it cannot open, the server stays up: each tool call answers why (path,
+  // cause, fix) and the next one tries again, so fixing the directory needs no restart.
   let appPromise: Promise<App> | undefined;
   const openApp = () =>
-    (appPromise ??= import('./app.js').then(({ createApp }) => createApp({ config, logger })));
+    (appPromise ??= import('./app.js')
+      .then(({ createApp }) => createApp({ config, logger }))
+      .catch((err: unknown) => {
+        appPromise = undefined;
+        logger.error(`cannot open the data directory ${config.dataDir}: ${errorMessage(err)}`);
+        throw err;
+      }));
   const server = createServer({ config, logger, services: async () => (await openApp()).services }, tools);
   sinks.push((r) => server.logSink(r));
 
@@ -191,10 +199,9 @@ async function startStdioServer({ config, layered }: LoadedConfig): Promise<numb
   await server.connect(transport);
   try {
     await openApp();
-  } catch (err) {
-    process.stderr.write(`task-orchestrator: cannot open the data directory ${config.dataDir}: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    logger.info('ready', { version: VERSION, dataDir: config.dataDir, tools: tools.length, gemini: Boolean(config.gemini.apiKey) });
+  } catch {
+    // Logged by openApp; tool calls report it.
   }
-  logger.info('ready', { version: VERSION, dataDir: config.dataDir, tools: tools.length, gemini: Boolean(config.gemini.apiKey) });
   return undefined;
 }

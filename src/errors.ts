@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'quota_exhausted'
   | 'timeout'
   | 'cancelled'
+  /** The data directory or database cannot be used (the message names path, cause and fix). */
+  | 'storage_unavailable'
   | 'internal';
 
 export class AppError extends Error {

@@ -7,6 +7,7 @@ import type { AppServices } from './app.js';
 import type { Config } from './config.js';
 import { AppError, errorMessage, InvalidInputError, NotFoundError, toToolErrorResult } from './errors.js';
 import type { LogRecord, Logger } from './logger.js';
+import { storageErrorFromSqlite } from './db/storageError.js';
 import { formatArgumentIssues } from './tools/argumentErrors.js';
 import { toListedTool } from './tools/listing.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
@@ -133,9 +134,11 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
           content: [{ type: 'text', text: out.text }],
           structuredContent: out.structured as Record<string, unknown>,
         };
-      } catch (err) {
+      } catch (caught) {
+        // A full disk or a damaged file found mid-call is reported like one found at start.
+        const err = storageErrorFromSqlite(caught, config.dbPath) ?? caught;
         // An error of ours is an answer; anything else is a defect or a broken disk: say so loudly.
-        if (err instanceof AppError && err.code !== 'internal') logger.debug(`tool ${tool.name} failed`, { error: errorMessage(err) });
+        if (err instanceof AppError && err.code !== 'internal' && err.code !== 'storage_unavailable') logger.debug(`tool ${tool.name} failed`, { error: errorMessage(err) });
         else logger.error(`tool ${tool.name} failed`, { error: errorMessage(err) });
         result = toToolErrorResult(err, secrets);
       }

@@ -175,15 +175,27 @@ describe('the stdio server process', () => {
     expect(stderr).toContain(`(set in ${file})`);
   });
 
-  it('says why and exits 1 when the data directory cannot be opened', async () => {
-    const notADirectory = path.join(makeTempDir(), 'a-file');
-    fs.writeFileSync(notADirectory, 'x');
-    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: notADirectory } });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(1);
-    expect(stderr).toContain(`cannot open the data directory ${notADirectory}`);
+  it.each([
+    ['a file in place of the data directory', (home: string) => fs.writeFileSync(home, 'x'), /(ENOTDIR|EEXIST).*A file is in the way/],
+    ['a garbage database', (home: string) => (fs.mkdirSync(home), fs.writeFileSync(path.join(home, 'orchestrator.db'), 'garbage '.repeat(100))), /SQLITE_NOTADB.*move the file/],
+  ])('stays up when the data directory cannot be used (%s): every tool call says path, cause and fix', async (_what, breakIt, cause) => {
+    const home = path.join(makeTempDir(), 'home');
+    breakIt(home);
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: home });
+    try {
+      for (const name of ['tasks_list', 'cost_summary']) {
+        const result = await server.client.callTool({ name, arguments: {} });
+        expect(result.isError).toBe(true);
+        const text = (result.content as Array<{ text: string }>)[0]!.text;
+        expect(text).toMatch(/^storage_unavailable: The database .*orchestrator\.db cannot be used: /);
+        expect(text).toContain(home);
+        expect(text).toMatch(cause);
+      }
+      expect(server.transport.child!.exitCode).toBeNull();
+      expect(server.transport.stderr).toMatch(/ERROR.*cannot open the data directory/);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('chooses tool sets: core is small, a list picks, disabled removes', async () => {
