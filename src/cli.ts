@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -16,6 +17,7 @@ const HELP = `task-orchestrator ${VERSION} — MCP server that delegates work to
 
 Usage:
   task-orchestrator            start the MCP server on stdio (what MCP clients run)
+  task-orchestrator serve      the same, spelled out
   task-orchestrator --help     show this help
   task-orchestrator --version  print the version
   task-orchestrator export     write trials as JSONL (export --help for options)
@@ -78,6 +80,16 @@ async function runExport(argv: readonly string[], env: Env): Promise<number> {
   const loaded = configOrReport(env);
   if (!loaded) return 1;
   const { config } = loaded;
+  // Reading only: a mistyped TASK_ORCHESTRATOR_HOME must not leave an empty database behind.
+  if (!fs.existsSync(config.dbPath)) {
+    process.stderr.write(`task-orchestrator: no database at ${config.dbPath}: nothing to export. Is TASK_ORCHESTRATOR_HOME (${config.dataDir}) the server's data directory? The server creates it on first start.\n`);
+    return 1;
+  }
+  // `export | head -1`: the reader leaving early is a normal end, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const [{ ALL_MIGRATIONS }, { openDatabase }, { runExportCli }, { TrialStore }, { systemClock }] = await Promise.all([
     import('./app.js'),
     import('./db/database.js'),
