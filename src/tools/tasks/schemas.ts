@@ -52,5 +52,8 @@ export const taskSchema = z.object({
 export function taskLine(t: z.infer<typeof taskSchema>): string {
   const due = t.due ? ` due ${t.due}` : '';
   const tags = t.tags.length > 0 ? ` [${t.tags.join(', ')}]` : '';
-  return `#${t.id} [${t.priority}] ${t.status === 'done' ? '(done) ' : ''}${t.title}${due}${tags}`;
+  // The description too (shortened): a host that shows its model only the text must not lose it.
+  const about = t.description ? `\n  ${t.description.length > DESCRIPTION_CHARS ? `${t.description.slice(0, DESCRIPTION_CHARS)}…` : t.description}`.replace(/\n(?!  )/g, ' ') : '';
+  return `#${t.id} [${t.priority}] ${t.status === 'done' ? '(done) ' : ''}${t.title}${due}${tags}${about}`;
 }
+const DESCRIPTION_CHARS = 200;

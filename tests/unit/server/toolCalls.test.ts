@@ -85,3 +85,14 @@ describe('error results carry the error\'s details in structuredContent', () => 
     expect(toToolErrorResult(new Error('boom')).structuredContent).toEqual({ error: { code: 'internal', message: 'Internal error: boom', retryable: false } });
   });
 });
+
+describe('the text of a result carries what the model needs, not only structuredContent', () => {
+  it('task tools show the description (shortened), in add, update and list', async () => {
+    const added = await rawCall('tasks_add', { title: 'write report', description: 'Sections: intro,\nresults and a summary for the board.' });
+    expect(text(added)).toMatch(/^Added #\d+ \[medium\] write report\n  Sections: intro, results and a summary for the board\.$/);
+    const long = await rawCall('tasks_add', { title: 'long one', description: 'y'.repeat(500) });
+    expect(text(long)).toContain(`\n  ${'y'.repeat(200)}…`);
+    const listed = await rawCall('tasks_list', {});
+    expect(text(listed)).toContain('Sections: intro, results');
+  });
+});
