@@ -5,6 +5,12 @@ import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcont
 import { requestIdFrom } from './stdinLines.js';
 
 const BOM = 0xfeff;
+/**
+ * Requests being worked on at once, at most; past it stdin waits. Each answer waits in memory
+ * while stdout is full, so this bounds that memory (a 64 KiB chunk holds ~600 small requests).
+ * Far above what a host runs in parallel (agents run many per call, not many calls).
+ */
+export const MAX_IN_FLIGHT_REQUESTS = 64;
 const ID_ENDS = 512;
 
 /**
@@ -13,8 +19,9 @@ const ID_ENDS = 512;
  * - every request with a readable id is answered: a line that is not JSON gets -32700, a JSON
  *   request that is not valid JSON-RPC gets -32600, both to that id (the SDK drops them, and the
  *   client waits forever). A UTF-8 BOM before a message is ignored.
- * - back-pressure: while stdout's buffer is full (write() returned false) no more lines are read,
- *   so a client that stops reading our answers stops our work instead of growing our memory.
+ * - back-pressure: while stdout's buffer is full (write() returned false), or
+ *   MAX_IN_FLIGHT_REQUESTS requests are unanswered, no more lines are read, so a client that
+ *   stops reading our answers stops our work instead of growing our memory.
  */
 export class StdioLineTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
@@ -23,6 +30,8 @@ export class StdioLineTransport implements Transport {
   private blocked = false;
   private drainWaiters: Array<() => void> = [];
   private closed = false;
+  /** Ids of requests passed on and not yet answered (a cancelled one gets no answer: removed then). */
+  private readonly inFlight = new Set<string | number>();
 
   constructor(
     private readonly lines: Readable,
@@ -50,12 +59,29 @@ export class StdioLineTransport implements Transport {
       this.refuse(isResponse ? undefined : id, ErrorCode.InvalidRequest, `Invalid Request: ${whatIsWrong(value)}.`);
       return;
     }
-    this.onmessage?.(parsed.data);
+    const message = parsed.data;
+    if ('method' in message) {
+      if ('id' in message) {
+        this.inFlight.add(message.id);
+        if (this.inFlight.size >= MAX_IN_FLIGHT_REQUESTS) this.lines.pause();
+      } else if (message.method === 'notifications/cancelled') {
+        this.settled((message.params as { requestId?: string | number } | undefined)?.requestId);
+      }
+    }
+    this.onmessage?.(message);
   };
+
+  private get reading(): boolean {
+    return !this.closed && !this.blocked && this.inFlight.size < MAX_IN_FLIGHT_REQUESTS;
+  }
+
+  private settled(id: string | number | undefined): void {
+    if (id !== undefined && this.inFlight.delete(id) && this.reading && this.lines.isPaused()) this.lines.resume();
+  }
 
   private readonly onDrain = () => {
     this.blocked = false;
-    if (!this.closed) this.lines.resume();
+    if (this.reading) this.lines.resume();
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   };
 
@@ -74,6 +100,7 @@ export class StdioLineTransport implements Transport {
 
   /** Resolves once the message is in stdout's buffer below its high-water mark (as the SDK's does). */
   send(message: JSONRPCMessage): Promise<void> {
+    if (!('method' in message) && 'id' in message) this.settled(message.id);
     if (this.stdout.write(serializeMessage(message)) && !this.blocked) return Promise.resolve();
     if (!this.blocked) {
       this.blocked = true;

@@ -127,7 +127,7 @@ describe('the stdio server process', () => {
     // Give the server time to read (and, unbounded, answer) as much as it would.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     const during = rssMb();
-    expect(during - before).toBeLessThan(120);
+    expect(during - before).toBeLessThan(100);
     child.stdout.resume();
     await expect.poll(() => answered, { timeout: 60_000 }).toBe(101 + calls);
     child.stdin.end();
