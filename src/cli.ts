@@ -1,11 +1,13 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import fs from 'node:fs';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { CONFIG_FILE_NAME, withConfigFile, type LayeredEnv } from './configFile.js';
+import { errorMessage } from './errors.js';
 import { createLogger, type LogRecord } from './logger.js';
 import { createServer } from './server.js';
 import { BoundedLines, MAX_MESSAGE_BYTES, requestIdFrom } from './stdinLines.js';
+import { StdioLineTransport } from './stdioTransport.js';
 import { ALL_TOOLS, selectTools } from './tools/registry.js';
 import { VERSION } from './version.js';
 
@@ -15,6 +17,7 @@ const HELP = `task-orchestrator ${VERSION} — MCP server that delegates work to
 
 Usage:
   task-orchestrator            start the MCP server on stdio (what MCP clients run)
+  task-orchestrator serve      the same, spelled out
   task-orchestrator --help     show this help
   task-orchestrator --version  print the version
   task-orchestrator export     write trials as JSONL (export --help for options)
@@ -84,6 +87,16 @@ async function runExport(argv: readonly string[], env: Env): Promise<number> {
   const loaded = configOrReport(env);
   if (!loaded) return 1;
   const { config } = loaded;
+  // Reading only: a mistyped TASK_ORCHESTRATOR_HOME must not leave an empty database behind.
+  if (!fs.existsSync(config.dbPath)) {
+    process.stderr.write(`task-orchestrator: no database at ${config.dbPath}: nothing to export. Is TASK_ORCHESTRATOR_HOME (${config.dataDir}) the server's data directory? The server creates it on first start.\n`);
+    return 1;
+  }
+  // `export | head -1`: the reader leaving early is a normal end, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const [{ ALL_MIGRATIONS }, { openDatabase }, { runExportCli }, { TrialStore }, { systemClock }] = await Promise.all([
     import('./app.js'),
     import('./db/database.js'),
@@ -211,10 +224,17 @@ async function startStdioServer({ config, layered }: LoadedConfig): Promise<numb
     throw err;
   }
   // Opened after the client is greeted (initialize is what clients wait for at start-up); tool
-  // calls wait for it. If it cannot open, the server says why on stderr and exits.
+  // calls wait for it. If it cannot open, the server stays up: each tool call answers why (path,
+  // cause, fix) and the next one tries again, so fixing the directory needs no restart.
   let appPromise: Promise<App> | undefined;
   const openApp = () =>
-    (appPromise ??= import('./app.js').then(({ createApp }) => createApp({ config, logger })));
+    (appPromise ??= import('./app.js')
+      .then(({ createApp }) => createApp({ config, logger }))
+      .catch((err: unknown) => {
+        appPromise = undefined;
+        logger.error(`cannot open the data directory ${config.dataDir}: ${errorMessage(err)}`);
+        throw err;
+      }));
   const server = createServer({ config, logger, services: async () => (await openApp()).services }, tools);
   sinks.push((r) => server.logSink(r));
 
@@ -243,16 +263,15 @@ async function startStdioServer({ config, layered }: LoadedConfig): Promise<numb
     if (id !== undefined) transport.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidRequest, message } }).catch(() => {});
   });
   process.stdin.pipe(lines);
-  const transport = new StdioServerTransport(lines, process.stdout, { maxBufferSize: MAX_MESSAGE_BYTES + 1 });
-  // A malformed line on stdin is reported by the transport, not fatal: log it and carry on.
+  const transport = new StdioLineTransport(lines, process.stdout);
+  // A malformed line on stdin is answered (when it has an id) and logged, not fatal.
   transport.onerror = (err) => logger.warn('ignored unreadable input on stdin', { error: err.message });
   await server.connect(transport);
   try {
     await openApp();
-  } catch (err) {
-    process.stderr.write(`task-orchestrator: cannot open the data directory ${config.dataDir}: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    logger.info('ready', { version: VERSION, dataDir: config.dataDir, tools: tools.length, gemini: Boolean(config.gemini.apiKey) });
+  } catch {
+    // Logged by openApp; tool calls report it.
   }
-  logger.info('ready', { version: VERSION, dataDir: config.dataDir, tools: tools.length, gemini: Boolean(config.gemini.apiKey) });
   return undefined;
 }

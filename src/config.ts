@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { redactSecrets } from './errors.js';
 import { LOG_LEVELS } from './logger.js';
 import { alertRulesSchema, isWebhookSecret, type AlertingConfig } from './alerting/config.js';
 import { immuneConfigFrom, immuneEnvShape, type ImmuneConfig } from './immune/config.js';
@@ -78,7 +79,16 @@ export type Env = Record<string, string | undefined>;
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
-const optionalUrl = z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).optional());
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://host:port/path' });
+const optionalUrl = z.preprocess(emptyToUndefined, httpUrl.optional());
+// The Gemini client appends its own paths (/v1beta/models/…) to the base: a query or fragment
+// would end up in the middle of the URL, so it is refused rather than silently mangled.
+const optionalBaseUrl = z.preprocess(
+  emptyToUndefined,
+  httpUrl
+    .refine((u) => !/[?#]/.test(u), 'must not carry a query string or fragment (the client appends its paths to it; the key goes in GEMINI_API_KEY)')
+    .optional(),
+);
 const intWithDefault = (def: number, min: number, max: number) =>
   z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
 const nameList = z.preprocess(
@@ -98,7 +108,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_DISABLED_TOOLS: nameList,
   GEMINI_API_KEY: optionalString,
   GOOGLE_API_KEY: optionalString,
-  GEMINI_BASE_URL: optionalUrl,
+  GEMINI_BASE_URL: optionalBaseUrl,
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalUrl,
   OPENAI_MODEL: optionalString,
@@ -134,7 +144,7 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_SWEEP_INTERVAL_MS: intWithDefault(60_000, 10, 86_400_000),
   LANGFUSE_PUBLIC_KEY: optionalString,
   LANGFUSE_SECRET_KEY: optionalString,
-  LANGFUSE_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default('https://cloud.langfuse.com')),
+  LANGFUSE_BASE_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://cloud.langfuse.com')),
   // Alerting (src/alerting).
   TASK_ORCHESTRATOR_ALERT_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional()),
   TASK_ORCHESTRATOR_ALERT_WEBHOOK_SECRET: z.preprocess(
@@ -185,7 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
     const variable = String(issue.path[0] ?? 'environment');
     if (issue.path.length > 1) throw new ConfigError(variable, issue.message, issue.path.map(String).join('.'));
     const shown = env[variable];
-    const value = shown === undefined || /KEY|SECRET|WEBHOOK_URL/.test(variable) ? '' : ` (got "${shown.slice(0, 80)}")`;
+    const value = shown === undefined || /KEY|SECRET|WEBHOOK_URL/.test(variable) ? '' : ` (got "${redactSecrets(shown.slice(0, 80))}")`;
     throw new ConfigError(variable, `${issue.message}${value}`);
   }
   const e = parsed.data;

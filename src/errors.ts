@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'timeout'
   | 'cancelled'
   | 'blocked'
+  /** The data directory or database cannot be used (the message names path, cause and fix). */
+  | 'storage_unavailable'
   | 'internal';
 
 export class AppError extends Error {
@@ -176,8 +178,18 @@ export function toToolErrorResult(err: unknown, knownSecrets: readonly string[] 
     appError ? appError.message : `Internal error: ${errorMessage(err)}`,
     knownSecrets,
   );
+  // The facts a model or client acts on (retry in, resets at, …) travel with the text, redacted alike.
+  const details = appError?.details ? (redactValue(appError.details, knownSecrets) as Record<string, unknown>) : undefined;
   return {
     isError: true,
     content: [{ type: 'text', text: `${code}: ${message}` }],
+    structuredContent: { error: { code, message, retryable: appError?.retryable ?? false, ...(details && { details }) } },
   };
+}
+
+function redactValue(value: unknown, knownSecrets: readonly string[]): unknown {
+  if (typeof value === 'string') return redactSecrets(value, knownSecrets);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, knownSecrets));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, redactValue(v, knownSecrets)]));
 }

@@ -1,10 +1,14 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ListToolsRequestSchema, SetLevelRequestSchema, type CallToolResult, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema, SetLevelRequestSchema, type CallToolResult, type JSONRPCMessage, type LoggingLevel, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { AppServices } from './app.js';
 import type { Config } from './config.js';
-import { AppError, errorMessage, toToolErrorResult } from './errors.js';
+import { AppError, errorMessage, InvalidInputError, NotFoundError, toToolErrorResult } from './errors.js';
 import type { LogRecord, Logger } from './logger.js';
+import { storageErrorFromSqlite } from './db/storageError.js';
+import { formatArgumentIssues } from './tools/argumentErrors.js';
 import { toListedTool } from './tools/listing.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
 import { PACKAGE_NAME, VERSION } from './version.js';
@@ -30,6 +34,21 @@ const MCP_LEVEL: Record<LogRecord['level'], LoggingLevel> = {
   warn: 'warning',
   error: 'error',
 };
+
+/**
+ * tools/call as it may arrive: any `arguments` (the tool's own schema judges them, so a string
+ * or an array gets an invalid_input result, not a protocol error) and any `name`.
+ */
+const LooseCallToolRequestSchema = z.object({
+  method: z.literal('tools/call'),
+  params: z.looseObject({
+    name: z.unknown(),
+    arguments: z.unknown().optional(),
+    _meta: z.looseObject({ progressToken: z.union([z.string(), z.number()]).optional() }).optional(),
+  }),
+});
+type LooseCallToolRequest = z.infer<typeof LooseCallToolRequestSchema>;
+type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** Builds the MCP server: registers each tool definition in a loop around one uniform wrapper. */
 export interface ServerDeps {
@@ -63,77 +82,88 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
   const { config, logger } = deps;
   const secrets = config.secrets;
 
-  for (const tool of tools) {
-    mcp.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        // Strict: an argument name with a typo ("prio") is an error naming it, never silently dropped.
-        inputSchema: tool.inputSchema.strict(),
-        // Not given to the SDK: it would re-validate every result of ours against the full zod
-        // schema (half a millisecond for a 100-task list). tools/list still advertises it (see
-        // tools/listing.ts), and the end-to-end tests check every result against it.
-        annotations: { title: tool.title, ...tool.annotations },
+  // Tools are served here, not through McpServer.registerTool: the SDK checks arguments itself
+  // and answers a bad one as a protocol error (-32602, or -32603 for non-object arguments), where
+  // MCP wants a tool result the model can read and correct. Every argument error is one of ours.
+  const byName = new Map(tools.map((tool) => [tool.name, { tool, input: tool.inputSchema.strict() }]));
+  mcp.server.registerCapabilities({ tools: {} });
+  const callTool = async (request: LooseCallToolRequest, extra: RequestExtra): Promise<CallToolResult> => {
+    const { name, arguments: rawArgs } = request.params;
+    const entry = typeof name === 'string' ? byName.get(name) : undefined;
+    if (!entry) {
+      const message = typeof name === 'string' ? `unknown tool "${name}"` : 'params.name must name a tool';
+      return toToolErrorResult(new NotFoundError(`${message}; tools: ${[...byName.keys()].join(', ')}`), secrets);
+    }
+    const { tool, input } = entry;
+    // Strict: an argument name with a typo ("prio") is an error naming it, never silently dropped.
+    const parsed = await input.safeParseAsync(rawArgs === undefined ? {} : rawArgs, { reportInput: true });
+    if (!parsed.success) return toToolErrorResult(new InvalidInputError(formatArgumentIssues(input, parsed.error.issues)), secrets);
+    const args = parsed.data;
+    // The output schema is not checked here: re-validating every result against the full zod
+    // schema costs half a millisecond for a 100-task list. tools/list still advertises it (see
+    // tools/listing.ts), and the end-to-end tests check every result against it.
+    const cancel = new CallCancellation(extra.signal, draining);
+    const progressToken = extra._meta?.progressToken;
+    const clientCaps = mcp.server.getClientCapabilities();
+    const ctx: ToolContext = {
+      get signal() {
+        return cancel.signal;
       },
-      async (args: unknown, extra): Promise<CallToolResult> => {
-        const cancel = new CallCancellation(extra.signal, draining);
-        const progressToken = extra._meta?.progressToken;
-        const clientCaps = mcp.server.getClientCapabilities();
-        const ctx: ToolContext = {
-          get signal() {
-            return cancel.signal;
-          },
-          wantsProgress: progressToken !== undefined,
-          reportProgress: async (progress, total, message) => {
-            if (progressToken === undefined) return;
-            await extra
-              .sendNotification({
-                method: 'notifications/progress',
-                params: { progressToken, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
-              })
-              .catch(() => {});
-          },
-          createMessage: clientCaps?.sampling
-            ? // A person may take a while to approve: wait as long as a provider call may take, not the SDK's 60 s.
-              (params, signal) => mcp.server.createMessage(params, { signal, timeout: config.agents.callTimeoutMs })
-            : undefined,
+      wantsProgress: progressToken !== undefined,
+      reportProgress: async (progress, total, message) => {
+        if (progressToken === undefined) return;
+        await extra
+          .sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
+          })
+          .catch(() => {});
+      },
+      createMessage: clientCaps?.sampling
+        ? // A person may take a while to approve: wait as long as a provider call may take, not the SDK's 60 s.
+          (params, signal) => mcp.server.createMessage(params, { signal, timeout: config.agents.callTimeoutMs })
+        : undefined,
+    };
+    const run = (async (): Promise<CallToolResult> => {
+      let services: AppServices | undefined;
+      let result: CallToolResult;
+      try {
+        services = await deps.services();
+        const out = await tool.handler(args as never, services, ctx);
+        result = {
+          content: [{ type: 'text', text: out.text }],
+          structuredContent: out.structured as Record<string, unknown>,
         };
-        const run = (async (): Promise<CallToolResult> => {
-          let services: AppServices | undefined;
-          let result: CallToolResult;
-          try {
-            services = await deps.services();
-            const out = await tool.handler(args as never, services, ctx);
-            result = {
-              content: [{ type: 'text', text: out.text }],
-              structuredContent: out.structured as Record<string, unknown>,
-            };
-          } catch (err) {
-            logger.debug(`tool ${tool.name} failed`, { error: errorMessage(err) });
-            result = toToolErrorResult(err, secrets);
-          }
-          // Commits run with synchronous=NORMAL: what this call (or anything before it) wrote is
-          // fsynced, shared with concurrent calls, before the answer leaves (see WalSync).
-          try {
-            await services?.walSync.sync();
-          } catch (err) {
-            logger.error('could not fsync the database', { error: errorMessage(err) });
-            const message = `The database could not be made durable: ${errorMessage(err)}. What this call did may not survive a power loss; restart the server once the disk is healthy.`;
-            return toToolErrorResult(new AppError('internal', message), secrets);
-          }
-          return result;
-        })();
-        inFlight.set(run, cancel);
-        try {
-          return await run;
-        } finally {
-          inFlight.delete(run);
-          cancel.dispose();
-        }
-      },
-    );
-  }
+      } catch (caught) {
+        // A full disk or a damaged file found mid-call is reported like one found at start.
+        const err = storageErrorFromSqlite(caught, config.dbPath) ?? caught;
+        // An error of ours is an answer; anything else is a defect or a broken disk: say so loudly.
+        if (err instanceof AppError && err.code !== 'internal' && err.code !== 'storage_unavailable') logger.debug(`tool ${tool.name} failed`, { error: errorMessage(err) });
+        else logger.error(`tool ${tool.name} failed`, { error: errorMessage(err) });
+        result = toToolErrorResult(err, secrets);
+      }
+      // Commits run with synchronous=NORMAL: what this call (or anything before it) wrote is
+      // fsynced, shared with concurrent calls, before the answer leaves (see WalSync).
+      try {
+        await services?.walSync.sync();
+      } catch (err) {
+        logger.error('could not fsync the database', { error: errorMessage(err) });
+        const message = `The database could not be made durable: ${errorMessage(err)}. What this call did may not survive a power loss; restart the server once the disk is healthy.`;
+        return toToolErrorResult(new AppError('internal', message), secrets);
+      }
+      return result;
+    })();
+    inFlight.set(run, cancel);
+    try {
+      return await run;
+    } finally {
+      inFlight.delete(run);
+      cancel.dispose();
+    }
+  };
+  // Registered with the base Protocol's method: the SDK Server's own tools/call wrapper parses
+  // the request again with its strict schema first (non-object arguments become -32602).
+  Protocol.prototype.setRequestHandler.call(mcp.server, LooseCallToolRequestSchema, callTool as never);
 
   // Our own tools/list: compact (see tools/listing.ts), computed on the first request rather than
   // at start-up, where it would delay the answer to initialize.

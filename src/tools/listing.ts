@@ -63,7 +63,26 @@ function prune(node: unknown): unknown {
     if (key === 'default' && value === false) continue;
     out[key] = prune(value);
   }
-  return out;
+  return typedNullable(out);
+}
+
+/**
+ * `anyOf: [{type: "number", …}, {type: "null"}]` (zod's nullable) becomes
+ * `{type: ["number", "null"], …}`: generic clients (the MCP Inspector's CLI, form builders)
+ * convert a value by the top-level `type`, and without one send `null` or `5` as strings.
+ */
+function typedNullable(node: Record<string, unknown>): Record<string, unknown> {
+  const anyOf = node.anyOf;
+  if (!Array.isArray(anyOf) || anyOf.length !== 2) return node;
+  const nullIndex = anyOf.findIndex((b) => JSON.stringify(b) === '{"type":"null"}');
+  if (nullIndex === -1) return node;
+  const other = anyOf[1 - nullIndex] as Record<string, unknown>;
+  const type = typeof other.type === 'string' ? other.type : Array.isArray(other.enum) && other.enum.every((v) => typeof v === 'string') ? 'string' : undefined;
+  if (!type || 'anyOf' in other) return node;
+  const { anyOf: _replaced, ...rest } = node;
+  const merged: Record<string, unknown> = { ...rest, ...other, type: [type, 'null'] };
+  if (Array.isArray(other.enum)) merged.enum = [...(other.enum as unknown[]), null];
+  return merged;
 }
 
 /** Only the hints that differ from the MCP defaults (readOnly false, destructive true, idempotent false, openWorld true). */

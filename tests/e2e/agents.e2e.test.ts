@@ -107,7 +107,7 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     const before = emulator.requests.length;
     const typo = await call('spawn_parallel_agents', { agents: [{ prompt: 'x', modle: 'gemini-2.5-pro' }] });
     expect(typo.isError).toBe(true);
-    expect((typo.content[0] as { text: string }).text).toMatch(/Unrecognized key: "modle" at agents\[0\]/);
+    expect((typo.content[0] as { text: string }).text).toMatch(/^invalid_input: agents\.0: unknown argument "modle"; allowed: prompt, /);
     expect(emulator.requests.length).toBe(before);
     expect(text).not.toContain(API_KEY);
   });

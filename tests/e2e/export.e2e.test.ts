@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,5 +174,35 @@ describe('exporting trials: the export CLI and trials_export', () => {
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(/--format must be records or chat/);
+
+    // `export | head -1`: the reader closing the pipe early ends the export quietly, exit 0.
+    const piped = await new Promise<{ code: number | null; stderr: string; firstLine: string }>((resolve) => {
+      const child = spawn(process.execPath, [SERVER_BIN, 'export', '--format', 'records'], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: home } });
+      let stderr = '';
+      let firstLine = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdout.once('data', (c: Buffer) => {
+        firstLine = c.toString().split('\n')[0]!;
+        child.stdout.destroy();
+      });
+      child.on('exit', (code) => resolve({ code, stderr, firstLine }));
+    });
+    expect(Object.keys(JSON.parse(piped.firstLine)).length).toBeGreaterThan(3);
+    expect(piped.stderr).toBe('');
+    expect(piped.code).toBe(0);
+  });
+
+  it('export with a data directory that has no database says so, exits 1 and creates nothing', async () => {
+    const mistyped = path.join(makeTempDir(), 'task-orchestrater');
+    const run = await runCli(['export'], { TASK_ORCHESTRATOR_HOME: mistyped });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`no database at ${path.join(mistyped, 'orchestrator.db')}: nothing to export`);
+    expect(fs.existsSync(mistyped)).toBe(false);
+  });
+
+  it('--help lists every command, serve included', async () => {
+    const help = await runCli(['--help'], {});
+    for (const command of ['serve', 'export', '--version']) expect(help.stdout).toContain(`task-orchestrator ${command}`);
   });
 });

@@ -75,6 +75,65 @@ describe('the stdio server process', () => {
     expect(answered.map((m) => m.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 51 }, (_, i) => i));
   });
 
+  it('answers every request with a readable id, even malformed ones, and ignores a BOM before initialize', async () => {
+    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: makeTempDir() } });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const line = (m: object) => `${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`;
+    child.stdin.write(
+      '\uFEFF' +
+        line({ id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) +
+        line({ method: 'notifications/initialized' }) +
+        '{"jsonrpc":"2.0","id":7,"method":"tools/list",}\n' +
+        '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":"tasks_list"}\n' +
+        '{"jsonrpc":"1.0","id":"nine","method":"ping"}\n' +
+        line({ id: 10, method: 'tools/call', params: { name: 'tasks_add', arguments: 'not an object' } }),
+    );
+    const answers = () => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: unknown; result?: { isError?: boolean; content?: Array<{ text: string }> }; error?: { code: number; message: string } });
+    await expect.poll(() => answers().length, { timeout: 10_000 }).toBe(5);
+    child.stdin.end();
+    await new Promise((resolve) => child.on('exit', resolve));
+    const byId = new Map(answers().map((a) => [a.id, a]));
+    expect(byId.get(0)!.result).toBeDefined();
+    expect(byId.get(7)!.error).toMatchObject({ code: -32700, message: expect.stringMatching(/^Parse error: the message is not JSON/) });
+    expect(byId.get(8)!.error).toMatchObject({ code: -32600 });
+    expect(byId.get('nine')!.error).toMatchObject({ code: -32600, message: expect.stringMatching(/jsonrpc/) });
+    expect(byId.get(10)!.result).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/^invalid_input: arguments: "not an object" is not allowed/) }] });
+  });
+
+  it('stops reading requests while the client does not read its answers (bounded memory), then answers them all', async () => {
+    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: makeTempDir(), LOG_LEVEL: 'error' } });
+    const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+    let stdout = '';
+    let answered = 0;
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      const lines = stdout.split('\n');
+      stdout = lines.pop()!;
+      answered += lines.length;
+    });
+    const line = (m: object) => `${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`;
+    child.stdin.write(
+      line({ id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) +
+        line({ method: 'notifications/initialized' }) +
+        Array.from({ length: 100 }, (_, i) => line({ id: i + 1, method: 'tools/call', params: { name: 'tasks_add', arguments: { title: `task ${i}`, description: 'd'.repeat(1_500) } } })).join(''),
+    );
+    await expect.poll(() => answered, { timeout: 20_000 }).toBe(101);
+    const before = rssMb();
+    // The client stops reading: every tasks_list answer is ~170 KB, 2,000 of them ~340 MB.
+    child.stdout.pause();
+    const calls = 2_000;
+    for (let i = 0; i < calls; i++) child.stdin.write(line({ id: 1_000 + i, method: 'tools/call', params: { name: 'tasks_list', arguments: { limit: 100 } } }));
+    // Give the server time to read (and, unbounded, answer) as much as it would.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const during = rssMb();
+    expect(during - before).toBeLessThan(100);
+    child.stdout.resume();
+    await expect.poll(() => answered, { timeout: 60_000 }).toBe(101 + calls);
+    child.stdin.end();
+    await new Promise((resolve) => child.on('exit', resolve));
+  }, 90_000);
+
   it('prints --version and --help', async () => {
     const version = await run(process.execPath, [SERVER_BIN, '--version']);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
@@ -116,15 +175,27 @@ describe('the stdio server process', () => {
     expect(stderr).toContain(`(set in ${file})`);
   });
 
-  it('says why and exits 1 when the data directory cannot be opened', async () => {
-    const notADirectory = path.join(makeTempDir(), 'a-file');
-    fs.writeFileSync(notADirectory, 'x');
-    const child = spawn(process.execPath, [SERVER_BIN], { env: { PATH: process.env.PATH, TASK_ORCHESTRATOR_HOME: notADirectory } });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(1);
-    expect(stderr).toContain(`cannot open the data directory ${notADirectory}`);
+  it.each([
+    ['a file in place of the data directory', (home: string) => fs.writeFileSync(home, 'x'), /(ENOTDIR|EEXIST).*A file is in the way/],
+    ['a garbage database', (home: string) => (fs.mkdirSync(home), fs.writeFileSync(path.join(home, 'orchestrator.db'), 'garbage '.repeat(100))), /SQLITE_NOTADB.*move the file/],
+  ])('stays up when the data directory cannot be used (%s): every tool call says path, cause and fix', async (_what, breakIt, cause) => {
+    const home = path.join(makeTempDir(), 'home');
+    breakIt(home);
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: home });
+    try {
+      for (const name of ['tasks_list', 'cost_summary']) {
+        const result = await server.client.callTool({ name, arguments: {} });
+        expect(result.isError).toBe(true);
+        const text = (result.content as Array<{ text: string }>)[0]!.text;
+        expect(text).toMatch(/^storage_unavailable: The database .*orchestrator\.db cannot be used: /);
+        expect(text).toContain(home);
+        expect(text).toMatch(cause);
+      }
+      expect(server.transport.child!.exitCode).toBeNull();
+      expect(server.transport.stderr).toMatch(/ERROR.*cannot open the data directory/);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('chooses tool sets: core is small, a list picks, disabled removes', async () => {

@@ -100,5 +100,8 @@ export function taskLine(t: z.infer<typeof taskSchema> & Partial<Pick<ViewedTask
   const state = t.due_state ? ` (${t.due_state})` : '';
   const tags = t.tags.length > 0 ? ` [${t.tags.join(', ')}]` : '';
   const runs = t.runs ? ` · ${t.runs.count} run${t.runs.count === 1 ? '' : 's'} $${t.runs.cost_usd.toFixed(4)}` : '';
-  return `#${t.id} [${t.priority}] ${t.status === 'done' ? '(done) ' : ''}${t.title}${due}${state}${tags}${runs}`;
+  // The description too (shortened): a host that shows its model only the text must not lose it.
+  const about = t.description ? `\n  ${t.description.length > DESCRIPTION_CHARS ? `${t.description.slice(0, DESCRIPTION_CHARS)}…` : t.description}`.replace(/\n(?!  )/g, ' ') : '';
+  return `#${t.id} [${t.priority}] ${t.status === 'done' ? '(done) ' : ''}${t.title}${due}${state}${tags}${runs}${about}`;
 }
+const DESCRIPTION_CHARS = 200;
