@@ -50,8 +50,9 @@ describe('training on a learnable rule plus noise', () => {
     for (const key of ['accuracy', 'precision', 'recall', 'f1', 'brier', 'recall_at_fpr'] as const) expect(summary.metrics[key]).toEqual(expect.any(Number));
   });
 
-  // Issue 15 asks for >= 0.8 here; this forest (500 sampled rows, vote shares) reaches 0.775.
-  it.todo('reaches hold-out ROC AUC >= 0.8 (not yet: see the report)');
+  it('reaches hold-out ROC AUC >= 0.8', () => {
+    expect(summary.metrics.roc_auc).toBeGreaterThanOrEqual(0.8);
+  });
 
   it('save → load gives identical predictions; files are private', () => {
     const out = path.join(dir, 'models', 'fp');
