@@ -26,7 +26,7 @@ export interface ForestOptions {
   seed: number;
 }
 
-export const DEFAULT_FOREST: ForestOptions = { trees: 25, maxDepth: 6, maxFeatures: 0.6, minNumSamples: 8, maxRows: 800, seed: 7 };
+export const DEFAULT_FOREST: ForestOptions = { trees: 25, maxDepth: 6, maxFeatures: 0.6, minNumSamples: 8, maxRows: 600, seed: 7 };
 
 type TreeJson = ReturnType<RandomForestClassifier['toJSON']>;
 
