@@ -7,7 +7,7 @@ import type { Metrics } from './metrics.js';
  * A trained failure predictor: text TF-IDF → sparse logistic regression → text risk; the dense
  * meta features plus that text risk → forest → vote share = risk. Serialised as one JSON file.
  */
-export const MODEL_FILE_FORMAT = 'task-orchestrator.failure-model.v1';
+export const MODEL_FILE_FORMAT = 'task-orchestrator.failure-model.v2';
 
 export interface TrainingSummary {
   rows: number;
@@ -21,7 +21,10 @@ export interface TrainingSummary {
   baseline_metrics: Metrics;
   /** Hold-out ROC AUC of the linear stage alone (text + meta → logistic), before the forest. */
   linear_roc_auc: number | null;
+  /** Rows in each tree's bootstrap sample. */
   forest_rows: number;
+  /** Newest training rows kept from the forest to choose forest_weight. */
+  validation_rows: number;
   seconds: number;
 }
 
@@ -32,6 +35,8 @@ export interface FailureModelJson {
   created_at: string;
   threshold: number;
   uses_nearest_failure: boolean;
+  /** risk = forest_weight × vote share + (1 − forest_weight) × linear score. */
+  forest_weight: number;
   meta: { names: string[]; model_failure_rate: Record<string, number>; global_failure_rate: number; mean: number[]; std: number[] };
   vectorizer: VectorizerJson;
   logistic: LogisticJson;
@@ -91,6 +96,7 @@ export class FailureModel {
       throw new ModelFileError(`trained on feature set ${JSON.stringify(json.feature_set ?? null)}; this version computes ${FEATURE_SET_VERSION}: retrain it`);
     }
     if (!json.meta || JSON.stringify(json.meta.names) !== JSON.stringify(META_FEATURE_NAMES) || json.meta.mean?.length !== META_FEATURE_NAMES.length || json.meta.std?.length !== META_FEATURE_NAMES.length) throw new ModelFileError('its meta feature list does not match this version: retrain it');
+    if (typeof json.forest_weight !== 'number' || !(json.forest_weight >= 0 && json.forest_weight <= 1)) throw new ModelFileError('forest_weight must be a number in 0..1');
     if (typeof json.threshold !== 'number' || !(json.threshold >= 0 && json.threshold <= 1)) throw new ModelFileError('threshold must be a number in 0..1');
     if (typeof json.model_version !== 'string' || json.model_version === '') throw new ModelFileError('model_version is missing');
     const v = json.vectorizer;
@@ -131,14 +137,19 @@ export class FailureModel {
 
   predict(input: PreCallInput, nearestFailure?: NearestFailure): number {
     const meta = this.metaOf(input, nearestFailure);
-    return this.forest.voteShare([...meta, this.logistic.predict(this.linearInput(input, meta))]);
+    return this.blend(meta, this.logistic.predict(this.linearInput(input, meta)));
+  }
+
+  private blend(meta: readonly number[], textRisk: number): number {
+    const w = this.json.forest_weight;
+    return w * this.forest.voteShare([...meta, textRisk]) + (1 - w) * textRisk;
   }
 
   explain(input: PreCallInput, nearestFailure?: NearestFailure, top = 5): RiskExplanation {
     const meta = this.metaOf(input, nearestFailure);
     const x = this.linearInput(input, meta);
     const textRisk = this.logistic.predict(x);
-    const risk = this.forest.voteShare([...meta, textRisk]);
+    const risk = this.blend(meta, textRisk);
     const name = (i: number) => (i < this.vectorizer.dimension ? this.vectorizer.featureName(i) : `meta:${META_FEATURE_NAMES[i - this.vectorizer.dimension]!}`);
     const topFeatures = [
       { feature: 'text_risk', weight: round(textRisk) },

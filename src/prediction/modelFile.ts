@@ -84,7 +84,7 @@ reason the prompt could cause). Trained ${j.created_at} by \`task-orchestrator t
 - Data: ${s.rows} labelled trials (${s.train_rows} train, ${s.holdout_rows} hold-out); ${s.bad_lines} bad lines skipped, ${s.unlabelled_lines} unlabelled
 - Class balance: ${pct(s.failure_rate)} failed
 - Split: ${s.split}
-- Model: TF-IDF (${j.vectorizer.vocabulary.length} stemmed word terms + ${j.vectorizer.buckets} hashed character 3-gram buckets) → logistic regression → text risk; ${j.meta.names.length} meta features + text risk → ${j.forest.length} trees (ml-random-forest, trained on ${s.forest_rows} rows) → vote share
+- Model: TF-IDF (${j.vectorizer.vocabulary.length} stemmed word terms + ${j.vectorizer.buckets} hashed character 3-gram buckets) → logistic regression → text risk; ${j.meta.names.length} meta features + text risk → ${j.forest.trees.length} trees (ml-random-forest on the ${j.forest.columns.length} non-constant columns, ${s.forest_rows} bootstrap rows each) → vote share
 - High risk at: vote share ≥ ${j.threshold}
 - Nearest-failure features: ${j.uses_nearest_failure ? 'used' : 'not used (zero)'}
 - Training time: ${s.seconds} s

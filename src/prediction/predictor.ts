@@ -31,8 +31,18 @@ export interface FailurePredictor {
 export const TRAIN_HINT =
   'Train one: task-orchestrator export --format records --out trials.jsonl, then task-orchestrator train --data trials.jsonl (it needs passed and failed trials).';
 
+export interface FailurePredictorOptions {
+  /**
+   * The immune system's port (optional): similarity of a prompt to the nearest remembered
+   * failure and that pattern's failure rate. Called once per assessment, synchronously, only
+   * when the loaded model was trained with it (model file `uses_nearest_failure`); otherwise
+   * those two features stay 0 as in training and the port is never called.
+   */
+  nearestFailure?: NearestFailure | undefined;
+}
+
 /** Opens the model in `dir` (absent or broken is a state, not an exception). */
-export async function openFailurePredictor(dir: string, opts: { nearestFailure?: NearestFailure | undefined } = {}): Promise<FailurePredictor> {
+export async function openFailurePredictor(dir: string, opts: FailurePredictorOptions = {}): Promise<FailurePredictor> {
   // The name modelFile.ts writes (MODEL_FILE); repeated here so this check imports nothing heavy.
   const file = path.join(dir, 'failure-predictor.json');
   if (!fs.existsSync(file)) return new LoadedPredictor({ status: 'absent', path: file });

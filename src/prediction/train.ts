@@ -24,6 +24,8 @@ export interface TrainOptions {
   forest: ForestOptions;
   /** Folds for the out-of-fold text risk the forest trains on (so it does not trust an overfit score). */
   textFolds: number;
+  /** Newest share of the training part the forest does not see: it picks the blend weight. */
+  validationShare: number;
   /** Trials of a model the baseline looks back over. */
   baselineWindow: number;
   /** Supplied only when the memory it reads holds nothing newer than each trial. */
@@ -40,6 +42,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   logistic: DEFAULT_LOGISTIC,
   forest: DEFAULT_FOREST,
   textFolds: 3,
+  validationShare: 0.15,
   baselineWindow: 200,
 };
 
@@ -107,8 +110,16 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
   const logistic = SparseLogistic.fit(xTrain, yTrain, dimension, opts.logistic);
   progress('text model', folds + 1, folds + 1);
 
+  // The forest learns on the older rows; the newest ones (scored out of sample on both stages)
+  // choose how much of the forest's vote share to blend with the linear score.
   const dense = train.map((_, i) => [...metaTrain[i]!, oof[i]!]);
-  const forest = VoteForest.fit(dense, yTrain, opts.forest, (done, total) => progress('forest', done, total));
+  const fitRows = Math.round(train.length * (1 - opts.validationShare));
+  const forest = VoteForest.fit(dense.slice(0, fitRows), yTrain.slice(0, fitRows), opts.forest, (done, total) => progress('forest', done, total));
+  const forestWeight = chooseForestWeight(
+    dense.slice(fitRows).map((row) => forest.voteShare(row)),
+    oof.slice(fitRows),
+    yTrain.slice(fitRows),
+  );
 
   const createdAt = new Date(clock.now()).toISOString();
   const partial = {
@@ -118,6 +129,7 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
     created_at: createdAt,
     threshold: opts.threshold,
     uses_nearest_failure: opts.nearestFailure !== undefined,
+    forest_weight: forestWeight,
     meta: { names: [...META_FEATURE_NAMES], model_failure_rate: modelRate, global_failure_rate: Math.round(globalRate * 1e4) / 1e4, ...scale },
   };
   let model = FailureModel.create({ json: partial, vectorizer, logistic, forest });
@@ -138,7 +150,8 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
     metrics: evaluate(scores, yHold, opts.threshold, opts.fprTarget),
     baseline_metrics: evaluate(baseline, yHold, opts.threshold, opts.fprTarget),
     linear_roc_auc: rocAuc(linearScores, yHold),
-    forest_rows: Math.min(train.length, opts.forest.maxRows),
+    forest_rows: Math.min(fitRows, opts.forest.maxRows),
+    validation_rows: train.length - fitRows,
     seconds: Math.round((clock.now() - started) / 10) / 100,
   };
   progress('evaluation', 1, 1);
@@ -146,6 +159,17 @@ export function trainFailureModel(rows: readonly LabelledRow[], clock: Clock, op
   const version = `fp-${createdAt.slice(0, 10).replaceAll('-', '')}-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 8)}`;
   model = FailureModel.fromJSON({ ...body, model_version: version });
   return { model, summary };
+}
+
+/** The weight of the forest's vote share (against the linear score) with the best validation AUC. */
+export function chooseForestWeight(votes: readonly number[], linear: readonly number[], labels: readonly number[]): number {
+  let best = { weight: 1, auc: -1 };
+  for (let k = 10; k >= 0; k--) {
+    const weight = k / 10;
+    const auc = rocAuc(votes.map((v, i) => weight * v + (1 - weight) * linear[i]!), labels) ?? -1;
+    if (auc > best.auc) best = { weight, auc };
+  }
+  return best.weight;
 }
 
 /**

@@ -50,8 +50,9 @@ describe('training on a learnable rule plus noise', () => {
     for (const key of ['accuracy', 'precision', 'recall', 'f1', 'brier', 'recall_at_fpr'] as const) expect(summary.metrics[key]).toEqual(expect.any(Number));
   });
 
-  // Issue 15 asks for >= 0.8 here; this forest (500 sampled rows, vote shares) reaches 0.775.
-  it.todo('reaches hold-out ROC AUC >= 0.8 (not yet: see the report)');
+  it('reaches hold-out ROC AUC >= 0.8', () => {
+    expect(summary.metrics.roc_auc).toBeGreaterThanOrEqual(0.8);
+  });
 
   it('save → load gives identical predictions; files are private', () => {
     const out = path.join(dir, 'models', 'fp');
@@ -86,6 +87,9 @@ describe('training on a learnable rule plus noise', () => {
       ['format', JSON.stringify({ ...model.json, format: 'other' }), /format is "other"/],
       ['weights', JSON.stringify({ ...model.json, logistic: { ...model.json.logistic, weights: [1, 2] } }), /does not match its vectorizer/],
       ['forest', JSON.stringify({ ...model.json, forest: [] }), /forest cannot be loaded/],
+      ['forest-columns', JSON.stringify({ ...model.json, forest: { ...model.json.forest, columns: [] } }), /forest cannot be loaded: the forest names no input columns/],
+      ['forest-weight', JSON.stringify({ ...model.json, forest_weight: 2 }), /forest_weight must be a number in 0\.\.1/],
+      ['v1 model', JSON.stringify({ ...model.json, format: 'task-orchestrator.failure-model.v1' }), /format is "task-orchestrator.failure-model.v1", expected task-orchestrator.failure-model.v2/],
     ];
     for (const [name, text, message] of cases) {
       const loaded = loadModel(write(name, text));
@@ -206,6 +210,35 @@ describe('serving', () => {
     const easy = predictor.assess({ operation: 'agent', prompt: 'Write about the water cycle. the data', model: 'gemini-2.5-pro' }, { explain: true })!;
     expect(easy.topFeatures[0]).toMatchObject({ feature: 'text_risk' });
   });
+});
+
+describe('the nearest-failure port (immune system)', () => {
+  it('a model trained with the port reads it when serving; one trained without never calls it', async () => {
+    const calls: Array<[string, string | null | undefined]> = [];
+    // A memory that remembers the hard prompts (what an immune system would hold).
+    const nearestFailure = (prompt: string, system?: string | null) => {
+      calls.push([prompt, system]);
+      return /prove|regex|recursive|concurrency|theorem|cryptographic/.test(prompt) ? { similarity: 0.9, failureRate: 0.8 } : undefined;
+    };
+    const withPort = trainFailureModel(rows.slice(0, 600), clock, { nearestFailure }).model;
+    expect(withPort.json.uses_nearest_failure).toBe(true);
+    const out = path.join(dir, 'with-port');
+    saveModel(out, withPort);
+    const predictor = await openFailurePredictor(out, { nearestFailure });
+    calls.length = 0;
+    const input = { operation: 'agent' as const, prompt: 'Write about the login flow. Prove the theorem.', system: 'Be terse.', model: 'gemini-2.5-flash' };
+    const risk = predictor.assess(input)!.riskScore;
+    expect(calls).toEqual([[input.prompt, input.system]]);
+    expect(risk).toBe(withPort.predict(input, nearestFailure));
+    expect(risk).not.toBe(withPort.predict(input, () => undefined));
+
+    const plainDir = path.join(dir, 'without-port');
+    saveModel(plainDir, model);
+    const plain = await openFailurePredictor(plainDir, { nearestFailure });
+    calls.length = 0;
+    expect(plain.assess(input)!.riskScore).toBe(model.predict(input));
+    expect(calls).toEqual([]);
+  }, 120_000);
 });
 
 describe('CLI', () => {
