@@ -116,7 +116,7 @@ export class BackgroundRuns {
     let count = 0;
     for (const row of rows) {
       if (this.instance.ownerIsGone({ pid: row.owner_pid, instance: row.owner_instance })) {
-        mark.run(this.iso(), 'The server running this run stopped (crashed or was killed) before it ended; its results up to then are in partial.', row.id);
+        mark.run(this.iso(), 'The server running this run stopped (crashed, was killed or restarted) while the run was in progress; its results up to then are in partial.', row.id);
         count += 1;
       }
     }

@@ -91,7 +91,13 @@ describe('alerting in the composed app', () => {
     receiver = await startReceiver();
     receiver.setDefault('hang');
     const app = await open(
-      env(makeTempDir(), { TASK_ORCHESTRATOR_RETRY_MAX: '0', TASK_ORCHESTRATOR_BREAKER_THRESHOLD: '100', TASK_ORCHESTRATOR_ALERT_TIMEOUT_MS: '60000' }),
+      env(makeTempDir(), {
+        TASK_ORCHESTRATOR_RETRY_MAX: '0',
+        TASK_ORCHESTRATOR_BREAKER_THRESHOLD: '100',
+        TASK_ORCHESTRATOR_ALERT_TIMEOUT_MS: '60000',
+        // Only consecutive_failures: the immune system's new_pattern alert would queue beside it.
+        TASK_ORCHESTRATOR_ALERT_RULES: JSON.stringify({ new_pattern: { enabled: false } }),
+      }),
     );
     const spawn = (prompt: string) => app.services.agents.spawn(agentSpecSchema.parse({ prompt, model: 'gemini-2.5-flash' }), { signal: new AbortController().signal });
     emulator.setDefault(serverError(500));

@@ -147,10 +147,10 @@ describe('trials tools', () => {
     const { structured } = await call(trialsExport, { inline: true, limit: 2 });
     expect(structured.path).toBeNull();
     expect(structured.truncated).toBe(false);
-    const lines = (structured.jsonl as string).trim().split('\n').map((l) => JSON.parse(l) as { format: string; prompt: string });
+    const lines = (structured.jsonl as string).trim().split('\n').map((l) => JSON.parse(l) as { format: string; input: { prompt: string } });
     expect(lines).toHaveLength(2);
-    expect(lines[0]!.format).toBe('task-orchestrator.trial.v1');
-    expect(lines[0]!.prompt).toBe('Question 0 with [REDACTED]\n and more');
+    expect(lines[0]!.format).toBe('task-orchestrator.trial.v2');
+    expect(lines[0]!.input.prompt).toBe('Question 0 with [REDACTED]\n and more');
   });
 
   it('trials_export inline falls back to a file when the JSONL is too large', async () => {
