@@ -20,7 +20,7 @@ export const agentSpecSchema = z.strictObject({
     .array(
       listAs(z.looseObject({ type: z.enum([...CODE_GRADER_TYPES, ...MODEL_GRADER_TYPES]) }), {
         type: 'object',
-        description: `{type, ...}; type: ${[...CODE_GRADER_TYPES, ...MODEL_GRADER_TYPES].join('|')}; e.g. {type:"regex",pattern}, {type:"contains",values}, {type:"relevance",threshold}`,
+        description: `{type, ...}; type: ${[...CODE_GRADER_TYPES, ...MODEL_GRADER_TYPES].join('|')}; e.g. {type:"contains",values}, {type:"relevance",threshold}`,
       }),
     )
     .max(20)

@@ -97,13 +97,17 @@ export function compactAnnotations(a: ToolAnnotations): Partial<ToolAnnotations>
   return out;
 }
 
-/** Titles are left out of the listing: hosts fall back to the name, and every byte is per turn. */
+/**
+ * Titles are left out of the listing: hosts fall back to the name, and every byte is per turn.
+ * Core tools list their output's top-level fields; the others only that it is an object (their
+ * fields are in every result and its text), which keeps all 26 tools within 15 KiB.
+ */
 export function toListedTool(tool: ToolDefinition): Tool {
   return {
     name: tool.name,
     description: tool.description,
     inputSchema: compactJsonSchema(tool.inputSchema, 'input') as Tool['inputSchema'],
-    outputSchema: compactJsonSchema(tool.outputSchema, 'output') as Tool['outputSchema'],
+    outputSchema: (tool.set === 'core' ? compactJsonSchema(tool.outputSchema, 'output') : { type: 'object' }) as Tool['outputSchema'],
     annotations: compactAnnotations(tool.annotations),
   };
 }

@@ -95,7 +95,7 @@ export const spawnParallelAgents = defineTool({
   name: 'spawn_parallel_agents',
   title: 'Spawn parallel agents',
   description:
-    'Run 1-100 spawn_agent calls, max_concurrency at a time; results in input order, each with its status. first_success stops at the first pass; best_score picks the best-scoring pass.',
+    'Run 1-100 spawn_agent calls, max_concurrency at a time; results in input order with their status. first_success stops at the first pass; best_score picks the best-scoring pass.',
   set: 'core',
   inputSchema,
   outputSchema: z.object({

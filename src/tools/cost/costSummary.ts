@@ -10,7 +10,7 @@ const bound = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
 export const costSummary = defineTool({
   name: 'cost_summary',
   title: 'Cost summary',
-  description: 'Spend on model calls: totals, breakdown, budgets (spent/reserved/remaining), priciest recent calls.',
+  description: 'Model spend: totals, breakdown, budgets (spent/reserved/remaining), priciest recent calls.',
   set: 'core',
   inputSchema: z.object({
     period: z

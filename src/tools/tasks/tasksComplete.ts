@@ -5,7 +5,7 @@ import { taskIdSchema, taskLine, taskSchema } from './schemas.js';
 export const tasksComplete = defineTool({
   name: 'tasks_complete',
   title: 'Complete task',
-  description: 'Mark a task done. Completing a done task changes nothing.',
+  description: 'Mark a task done; a done task stays as it is.',
   set: 'core',
   inputSchema: z.object({ id: taskIdSchema }),
   outputSchema: z.object({ task: taskSchema, already_done: z.boolean() }),
