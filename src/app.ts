@@ -22,13 +22,16 @@ import { ImmuneSystem } from './immune/immuneSystem.js';
 import { immuneMigrations } from './immune/migrations.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
-import { openFailurePredictor, type FailurePredictor } from './prediction/predictor.js';
+import { openFailurePredictor } from './prediction/predictor.js';
 import { failurePredictorPreCheck } from './prediction/preCheck.js';
+import { dashboardReport, patternViews, statusReport } from './immune/report.js';
+import type { ToolServices } from './tools/types.js';
 
-/** Everything a tool handler may call. Built once per server by createApp(). */
-export interface AppServices {
-  config: Config;
-  clock: Clock;
+/**
+ * Everything the app built, for the server, the CLI and tests. Tool handlers see only the
+ * ToolServices part (src/tools/types.ts): no db, no walSync. Built once per server by createApp().
+ */
+export interface AppServices extends ToolServices {
   logger: Logger;
   db: Db;
   /** Group commit: the server awaits sync() before any tool answers. */
@@ -36,19 +39,8 @@ export interface AppServices {
   events: EventBus;
   /** This server instance among those sharing the database file. */
   instance: InstanceIdentity;
-  tasks: TaskStore;
-  trials: TrialStore;
-  cost: CostService;
-  healing: ProviderResilience;
   providers: ProviderRegistry;
   tracer: SpawnTracer;
-  agents: AgentService;
-  runs: BackgroundRuns;
-  alerting: AlertingService;
-  /** The failure predictor (issue 15); state 'absent' until a model is trained. */
-  failurePredictor: FailurePredictor;
-  /** Failure memory and pre-call guardrails (src/immune). */
-  immune: ImmuneSystem;
 }
 
 /** Every concern's schema, applied in this order. */
@@ -174,6 +166,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
     alerting,
     failurePredictor,
     immune,
+    immuneReports: {
+      patterns: (limit, patternId) => patternViews(db, limit, patternId),
+      status: (nowMs, periodDays) => statusReport(db, nowMs, periodDays),
+      dashboard: (nowMs, periodDays) => dashboardReport(db, nowMs, periodDays),
+    },
   };
   let closed = false;
   return {
