@@ -4,6 +4,7 @@ import { alertingMigrations } from './alerting/alertStore.js';
 import { BackgroundRuns, runMigrations } from './runs/backgroundRuns.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { agentsConfig, costConfig, providersConfig, resilienceConfig, tracingConfig } from './configSlices.js';
 import { CostService, costMigrations } from './cost/costService.js';
 import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
 import { WalSync, type Fsync } from './db/walSync.js';
@@ -84,9 +85,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   instance.join(db);
   for (const subscribe of deps.listeners ?? []) subscribe(events);
 
-  const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config, instance });
+  const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config: costConfig(config), instance });
   cost.releaseStale();
-  const healing = new ProviderResilience({ config, clock, logger, events, ...(deps.sleep && { sleep: deps.sleep }) });
+  const healing = new ProviderResilience({ config: resilienceConfig(config), clock, logger, events, ...(deps.sleep && { sleep: deps.sleep }) });
   const trials = new TrialStore(db, clock, { instance });
   const recoverTrials = () => {
     const interrupted = trials.recoverInterrupted();
@@ -94,10 +95,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     return interrupted;
   };
   recoverTrials();
-  const providers = new ProviderRegistry(config, logger, deps.providers);
+  const providers = new ProviderRegistry(providersConfig(config), logger, deps.providers);
   // OpenTelemetry and Langfuse load only when tracing is configured (start-up time).
   const tracer = config.langfuse
-    ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config, logger: logger.child('tracing'), clock })
+    ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config: tracingConfig(config), logger: logger.child('tracing'), clock })
     : noopSpawnTracer;
   // Immune system: learns from trial.finished, guards calls as a pre-check; TASK_ORCHESTRATOR_IMMUNE=off leaves only its history readable.
   const immune = new ImmuneSystem({ db, clock, logger: logger.child('immune'), events, config: config.immune, secrets: config.secrets });
@@ -125,7 +126,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const predictionPreCheck = failurePredictorPreCheck({ predictor: failurePredictor, events, clock, secrets: config.secrets });
   // --- end failure prediction
   const agents = new AgentService({
-    config,
+    config: agentsConfig(config),
     clock,
     logger: logger.child('agents'),
     events,
