@@ -33,6 +33,8 @@ import type { ToolServices } from './tools/types.js';
  * ToolServices part (src/tools/types.ts): no db, no walSync. Built once per server by createApp().
  */
 export interface AppServices extends ToolServices {
+  /** The whole configuration, for the server and the CLI; tool handlers see ToolsConfig. */
+  config: Config;
   logger: Logger;
   db: Db;
   /** Group commit: the server awaits sync() before any tool answers. */

@@ -59,3 +59,12 @@ export function agentsConfig(c: Config): AgentsConfig {
 export function tracingConfig(c: Config): TracingConfig {
   return { langfuse: c.langfuse, secrets: c.secrets };
 }
+
+/** What tool handlers read: where exports and the dashboard go, call defaults, the display zone. */
+export interface ToolsConfig {
+  dataDir: Config['dataDir'];
+  secrets: Config['secrets'];
+  models: Pick<Config['models'], 'tiers'>;
+  agents: Pick<Config['agents'], 'detachAfterMs' | 'progressIntervalMs' | 'defaultMaxConcurrency' | 'defaultMaxOutputTokens'>;
+  budget: Pick<Config['budget'], 'timeZone'>;
+}

@@ -3,7 +3,7 @@ import type { CreateMessage, ReportProgress } from '../host.js';
 import type { AgentService } from '../agents/agentService.js';
 import type { AlertingService } from '../alerting/alertingService.js';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import type { ToolsConfig } from '../configSlices.js';
 import type { CostService } from '../cost/costService.js';
 import type { TrialStore } from '../eval/trialStore.js';
 import type { ImmuneSystem } from '../immune/immuneSystem.js';
@@ -18,7 +18,8 @@ import type { TaskStore } from '../tasks/taskStore.js';
  * (the server syncs before answering). The composition root's AppServices is a superset.
  */
 export interface ToolServices {
-  config: Config;
+  /** Only the settings tools read (see ToolsConfig); the composition root keeps the rest. */
+  config: ToolsConfig;
   clock: Clock;
   tasks: TaskStore;
   trials: TrialStore;
