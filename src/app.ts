@@ -4,6 +4,7 @@ import { alertingMigrations } from './alerting/alertStore.js';
 import { BackgroundRuns, runMigrations } from './runs/backgroundRuns.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { agentsConfig, costConfig, providersConfig, resilienceConfig, tracingConfig } from './configSlices.js';
 import { CostService, costMigrations } from './cost/costService.js';
 import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
 import { WalSync, type Fsync } from './db/walSync.js';
@@ -22,13 +23,18 @@ import { ImmuneSystem } from './immune/immuneSystem.js';
 import { immuneMigrations } from './immune/migrations.js';
 import { TaskStore, taskMigrations } from './tasks/taskStore.js';
 import { noopSpawnTracer, type SpawnTracer } from './tracing/types.js';
-import { openFailurePredictor, type FailurePredictor } from './prediction/predictor.js';
+import { openFailurePredictor } from './prediction/predictor.js';
 import { failurePredictorPreCheck } from './prediction/preCheck.js';
+import { dashboardReport, patternViews, statusReport } from './immune/report.js';
+import type { ToolServices } from './tools/types.js';
 
-/** Everything a tool handler may call. Built once per server by createApp(). */
-export interface AppServices {
+/**
+ * Everything the app built, for the server, the CLI and tests. Tool handlers see only the
+ * ToolServices part (src/tools/types.ts): no db, no walSync. Built once per server by createApp().
+ */
+export interface AppServices extends ToolServices {
+  /** The whole configuration, for the server and the CLI; tool handlers see ToolsConfig. */
   config: Config;
-  clock: Clock;
   logger: Logger;
   db: Db;
   /** Group commit: the server awaits sync() before any tool answers. */
@@ -36,19 +42,8 @@ export interface AppServices {
   events: EventBus;
   /** This server instance among those sharing the database file. */
   instance: InstanceIdentity;
-  tasks: TaskStore;
-  trials: TrialStore;
-  cost: CostService;
-  healing: ProviderResilience;
   providers: ProviderRegistry;
   tracer: SpawnTracer;
-  agents: AgentService;
-  runs: BackgroundRuns;
-  alerting: AlertingService;
-  /** The failure predictor (issue 15); state 'absent' until a model is trained. */
-  failurePredictor: FailurePredictor;
-  /** Failure memory and pre-call guardrails (src/immune). */
-  immune: ImmuneSystem;
 }
 
 /** Every concern's schema, applied in this order. */
@@ -92,9 +87,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   instance.join(db);
   for (const subscribe of deps.listeners ?? []) subscribe(events);
 
-  const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config, instance });
+  const cost = new CostService({ db, clock, logger: logger.child('cost'), events, config: costConfig(config), instance });
   cost.releaseStale();
-  const healing = new ProviderResilience({ config, clock, logger, events, ...(deps.sleep && { sleep: deps.sleep }) });
+  const healing = new ProviderResilience({ config: resilienceConfig(config), clock, logger, events, ...(deps.sleep && { sleep: deps.sleep }) });
   const trials = new TrialStore(db, clock, { instance });
   const recoverTrials = () => {
     const interrupted = trials.recoverInterrupted();
@@ -102,10 +97,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     return interrupted;
   };
   recoverTrials();
-  const providers = new ProviderRegistry(config, logger, deps.providers);
+  const providers = new ProviderRegistry(providersConfig(config), logger, deps.providers);
   // OpenTelemetry and Langfuse load only when tracing is configured (start-up time).
   const tracer = config.langfuse
-    ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config, logger: logger.child('tracing'), clock })
+    ? (await import('./tracing/spawnTracer.js')).createSpawnTracer({ config: tracingConfig(config), logger: logger.child('tracing'), clock })
     : noopSpawnTracer;
   // Immune system: learns from trial.finished, guards calls as a pre-check; TASK_ORCHESTRATOR_IMMUNE=off leaves only its history readable.
   const immune = new ImmuneSystem({ db, clock, logger: logger.child('immune'), events, config: config.immune, secrets: config.secrets });
@@ -133,7 +128,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const predictionPreCheck = failurePredictorPreCheck({ predictor: failurePredictor, events, clock, secrets: config.secrets });
   // --- end failure prediction
   const agents = new AgentService({
-    config,
+    config: agentsConfig(config),
     clock,
     logger: logger.child('agents'),
     events,
@@ -174,6 +169,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
     alerting,
     failurePredictor,
     immune,
+    immuneReports: {
+      patterns: (limit, patternId) => patternViews(db, limit, patternId),
+      status: (nowMs, periodDays) => statusReport(db, nowMs, periodDays),
+      dashboard: (nowMs, periodDays) => dashboardReport(db, nowMs, periodDays),
+    },
   };
   let closed = false;
   return {

@@ -106,6 +106,8 @@ export function createServer(deps: ServerDeps, tools: readonly ToolDefinition[])
     const progressToken = extra._meta?.progressToken;
     const clientCaps = mcp.server.getClientCapabilities();
     const ctx: ToolContext = {
+      // Over stdio the caller is the client on the pipe; an HTTP transport will fill in its identity.
+      request: { requestId: extra.requestId, caller: { kind: 'stdio-client' } },
       get signal() {
         return cancel.signal;
       },

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import type { AgentsConfig } from '../configSlices.js';
 import type { EventBus } from '../events.js';
 import { JsonSchemaCache } from '../eval/graders/jsonSchemaCache.js';
 import type { Logger } from '../logger.js';
@@ -17,7 +17,7 @@ import type { AgentResult, AgentSpec } from './spawnSchema.js';
 export { roundUsd, type RunContext } from './spawnRun.js';
 
 export interface AgentServiceDeps {
-  config: Config;
+  config: AgentsConfig;
   clock: Clock;
   logger: Logger;
   events: EventBus;

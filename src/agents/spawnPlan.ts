@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { AgentsConfig } from '../configSlices.js';
 import { InvalidInputError } from '../errors.js';
 import { defaultGraderSpecs } from '../eval/grading.js';
 import type { JsonSchemaCache } from '../eval/graders/jsonSchemaCache.js';
@@ -37,7 +37,7 @@ export interface SpawnPlan {
 }
 
 export interface PlanDeps {
-  config: Config;
+  config: AgentsConfig;
   providers: ProviderRegistry;
   schemas: JsonSchemaCache;
   /** Absent: task_id is not checked (a pipeline without a task list). */
@@ -82,7 +82,7 @@ export function withPrompt(plan: SpawnPlan, prompt: string, system: string | und
 }
 
 /** The models "auto" chooses among; a named model is the only candidate. */
-function tiersFor(spec: AgentSpec, config: Config): readonly string[] {
+function tiersFor(spec: AgentSpec, config: AgentsConfig): readonly string[] {
   if (spec.model !== 'auto') return [spec.model];
   if (spec.provider === 'google_gemini') return config.models.tiers;
   return [spec.provider === 'openai_compatible' ? (config.openai.defaultModel ?? 'auto') : 'auto'];

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import type { AgentsConfig } from '../configSlices.js';
 import { AppError, BlockedError, CancelledError, ProviderError, TimeoutError, errorMessage, redactSecrets } from '../errors.js';
 import { gradeOutput, type GradingOutcome } from '../eval/grading.js';
 import { parseJsonOutput } from '../eval/graders/codeGraders.js';
@@ -28,7 +28,7 @@ export interface RunContext {
 }
 
 export interface SpawnRunDeps extends GuardDeps {
-  config: Config;
+  config: AgentsConfig;
   clock: Clock;
   logger: Logger;
   providers: ProviderRegistry;

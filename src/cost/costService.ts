@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import type { Config, ModelPrice } from '../config.js';
+import type { ModelPrice } from '../config.js';
+import type { CostConfig } from '../configSlices.js';
 import type { Db, Migration } from '../db/database.js';
 import type { EventBus } from '../events.js';
 import { InstanceIdentity } from '../instance.js';
@@ -31,7 +32,7 @@ export interface CostServiceDeps {
   clock: Clock;
   logger: Logger;
   events: EventBus;
-  config: Pick<Config, 'prices' | 'budget'>;
+  config: CostConfig;
   /** This server instance (the composition root's); one of its own by default. */
   instance?: InstanceIdentity;
 }

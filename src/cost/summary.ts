@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { InvalidInputError } from '../errors.js';
 import { ZonedCalendar } from '../zonedCalendar.js';
+import { parseIsoBound } from '../time/isoBounds.js';
 import type { BudgetLimits } from './budgetLimits.js';
 import type { CostRatioStore } from './costRatios.js';
 import type { LedgerStore, TimeRange } from './ledgerStore.js';
@@ -143,14 +144,8 @@ export class CostSummaryReader {
 
   /** A date is a whole local day (from: its start; to: inclusive, so its end); a date-time is exact. */
   private parseBound(text: string, which: 'from' | 'to'): number {
-    const { calendar } = this.d;
-    const date = ZonedCalendar.parseDate(text);
-    if (date) {
-      const start = calendar.startOfDay(date);
-      return which === 'from' ? start : calendar.dayRange(start).endMs;
-    }
-    const ms = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
-    if (!Number.isFinite(ms)) {
+    const ms = parseIsoBound(text, which, this.d.calendar);
+    if (ms === undefined) {
       throw new InvalidInputError(`period.${which} must be an ISO date (2026-11-01) or date-time with offset (2026-11-01T08:00:00Z); got "${text}".`);
     }
     return ms;

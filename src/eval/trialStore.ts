@@ -5,6 +5,7 @@ import { cachedPrepare, type Db, type Migration } from '../db/database.js';
 import { AppError, InvalidInputError, NotFoundError } from '../errors.js';
 import { InstanceIdentity } from '../instance.js';
 import type { GraderResult } from './graders/types.js';
+import { isIsoDate, parseIsoBound, UTC_CALENDAR } from '../time/isoBounds.js';
 
 /**
  * One agent call and what became of it. Lifecycle (never backwards):
@@ -275,13 +276,9 @@ export function parseTimeBound(value: TimeBound, side: 'from' | 'to'): number {
     return value;
   }
   const text = value.trim();
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    const ms = Date.parse(`${text}T00:00:00Z`);
-    if (Number.isNaN(ms)) throw new InvalidInputError(`${side} "${text}" is not a valid date (use YYYY-MM-DD).`);
-    return side === 'to' ? ms + 86_400_000 : ms;
-  }
-  const ms = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(ms)) throw new InvalidInputError(`${side} "${text.slice(0, 40)}" is not a date (YYYY-MM-DD) or ISO date-time.`);
+  const ms = parseIsoBound(text, side, UTC_CALENDAR);
+  if (ms === undefined && isIsoDate(text)) throw new InvalidInputError(`${side} "${text}" is not a valid date (use YYYY-MM-DD).`);
+  if (ms === undefined) throw new InvalidInputError(`${side} "${text.slice(0, 40)}" is not a date (YYYY-MM-DD) or ISO date-time.`);
   return ms;
 }
 

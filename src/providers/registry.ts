@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { ProvidersConfig } from '../configSlices.js';
 import { NotConfiguredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CreateMessage } from '../host.js';
@@ -13,7 +13,7 @@ export class ProviderRegistry {
   private readonly cache = new Map<ProviderId, Provider>();
 
   constructor(
-    private readonly config: Config,
+    private readonly config: ProvidersConfig,
     private readonly logger: Logger,
     /** Tests substitute providers here (e.g. a recording double). */
     overrides: Partial<Record<ProviderId, Provider>> = {},

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import type { ResilienceConfig } from '../configSlices.js';
 import { AppError, CancelledError, ProviderError, errorMessage, redactSecrets } from '../errors.js';
 import type { BreakerEvent, EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -63,7 +63,7 @@ export interface ResilientCallOptions {
 }
 
 export interface ProviderResilienceDeps {
-  config: Config;
+  config: ResilienceConfig;
   clock: Clock;
   logger: Logger;
   events: EventBus;
@@ -112,7 +112,7 @@ class Stop {
  * and wait behind a shared gate.
  */
 export class ProviderResilience {
-  private readonly config: Config;
+  private readonly config: ResilienceConfig;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly events: EventBus;

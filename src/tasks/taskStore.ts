@@ -4,6 +4,7 @@ import type { Statement } from 'better-sqlite3';
 import { cachedPrepare, type Db, type Migration } from '../db/database.js';
 import { NotFoundError } from '../errors.js';
 import { readTaskRuns, type TaskRuns } from './taskRuns.js';
+import { isIsoDate, utcDayStartMs } from '../time/isoBounds.js';
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -155,13 +156,13 @@ interface TaskRow {
 
 /** Milliseconds for ordering and filtering: a date alone counts as the start of that day, UTC. */
 export function dueToMs(due: string): number {
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(due) ? `${due}T00:00:00Z` : due);
+  const ms = isIsoDate(due) ? utcDayStartMs(due) : Date.parse(due);
   if (Number.isNaN(ms)) throw new RangeError(`not a date: ${due}`);
   return ms;
 }
 
 function normaliseDue(due: string): string {
-  return /^\d{4}-\d{2}-\d{2}$/.test(due) ? due : new Date(dueToMs(due)).toISOString();
+  return isIsoDate(due) ? due : new Date(dueToMs(due)).toISOString();
 }
 
 function normaliseTags(tags: readonly string[]): string[] {

@@ -1,14 +1,13 @@
 import { ZonedCalendar } from '../zonedCalendar.js';
+import { isIsoDate } from './isoBounds.js';
 
 /**
  * Due dates are stored in UTC (a date-time) or as a plain date (an all-day item); they are shown,
  * and judged overdue or due today, in the user's zone (TASK_ORCHESTRATOR_TIMEZONE).
  */
 
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-
 export function isDateOnly(due: string): boolean {
-  return DATE_ONLY.test(due);
+  return isIsoDate(due);
 }
 
 /** The instants a due value covers in a zone: a whole local day for a date, one instant otherwise. */

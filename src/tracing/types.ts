@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import type { TracingConfig } from '../configSlices.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -61,7 +61,7 @@ export interface SpawnTrace {
 }
 
 export interface SpawnTracerDeps {
-  config: Config;
+  config: TracingConfig;
   logger: Logger;
   clock?: Clock;
   /** Per-request timeout of an export or score call. Default 2000 ms. */

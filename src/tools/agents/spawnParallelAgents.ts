@@ -5,8 +5,7 @@ import type { SpawnPlan } from '../../agents/spawnPlan.js';
 import { ProgressHeartbeat } from '../progress.js';
 import { agentResultSchema, agentSpecSchema } from '../../agents/spawnSchema.js';
 import { listAs } from '../../schemaListing.js';
-import { defineTool, type ToolContext } from '../types.js';
-import type { AppServices } from '../../app.js';
+import { defineTool, type ToolContext, type ToolServices } from '../types.js';
 import { AppError } from '../../errors.js';
 import { runDetachable } from '../../runs/detach.js';
 import { agentLines, batchSummary, pollHint, usd } from './format.js';
@@ -49,7 +48,7 @@ export const parallelOutcomeSchema = z.object({
 async function run(
   args: z.output<typeof inputSchema>,
   plans: readonly SpawnPlan[],
-  services: AppServices,
+  services: ToolServices,
   ctx: Pick<ToolContext, 'createMessage' | 'reportProgress' | 'wantsProgress'>,
   signal: AbortSignal,
   batchId: string,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { isoDateTimeMs, isoDateTimeSchema } from '../../time/isoBounds.js';
 import { defineTool } from '../types.js';
 import { alertLine, alertSchema, toAlert } from './schemas.js';
 
-const iso = z.iso.datetime({ offset: true });
+
 
 const receiverSchema = z.object({
   channel: z.enum(['console', 'webhook', 'slack']),
@@ -24,7 +25,7 @@ export const alertsList = defineTool({
   inputSchema: z.object({
     status: z.enum(['firing', 'acked', 'all']).default('all'),
     rule: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a snake_case rule id').max(50).optional(),
-    since: iso.describe('ISO date-time').optional(),
+    since: isoDateTimeSchema.describe('ISO date-time').optional(),
     limit: z.number().int().min(1).max(200).default(20),
   }),
   outputSchema: z.object({
@@ -36,7 +37,7 @@ export const alertsList = defineTool({
   async handler(args, services) {
     const { alerting } = services;
     const alerts = alerting
-      .list({ status: args.status === 'all' ? undefined : args.status, rule: args.rule, sinceMs: args.since === undefined ? undefined : Date.parse(args.since), limit: args.limit })
+      .list({ status: args.status === 'all' ? undefined : args.status, rule: args.rule, sinceMs: args.since === undefined ? undefined : isoDateTimeMs(args.since), limit: args.limit })
       .map(toAlert);
     const status = alerting.status();
     const receivers = [

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { listAs } from '../../schemaListing.js';
+import { isoBoundSchema } from '../../time/isoBounds.js';
 import { defineTool } from '../types.js';
 import { amountsSchema, budgetLine, budgetStatusSchema, usdText } from './schemas.js';
 
-const bound = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
-  error: 'must be an ISO date (2026-11-01) or date-time with offset (2026-11-01T08:00:00Z)',
-});
+const bound = isoBoundSchema('must be an ISO date (2026-11-01) or date-time with offset (2026-11-01T08:00:00Z)');
 
 export const costSummary = defineTool({
   name: 'cost_summary',

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { servedDashboardUrl } from '../../dashboard/announce.js';
-import { dashboardReport } from '../../immune/report.js';
 import { defineTool } from '../types.js';
 import { pct, statusSchema } from './schemas.js';
 
@@ -26,7 +25,7 @@ export const immuneDashboard = defineTool({
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, services) {
-    const r = dashboardReport(services.db, services.clock.now(), PERIOD_DAYS[args.period]);
+    const r = services.immuneReports.dashboard(services.clock.now(), PERIOD_DAYS[args.period]);
     const url = servedDashboardUrl(services.config.dataDir);
     const total = r.days.reduce((a, d) => a + d.trials, 0);
     const failed = r.days.reduce((a, d) => a + d.failed, 0);

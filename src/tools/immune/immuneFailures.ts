@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.js';
-import { patternViews } from '../../immune/report.js';
 import { defineTool } from '../types.js';
 import { patternViewSchema } from './schemas.js';
 
@@ -28,7 +27,7 @@ export const immuneFailures = defineTool({
   outputSchema: z.object({ patterns: z.array(patternViewSchema.extend({ examples: z.array(exampleSchema) })) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, services) {
-    const views = patternViews(services.db, args.limit, args.pattern_id);
+    const views = services.immuneReports.patterns(args.limit, args.pattern_id);
     if (args.pattern_id && views.length === 0) throw new NotFoundError(`no failure pattern ${args.pattern_id}; call immune_failures without pattern_id to list them`);
     const perPattern = args.pattern_id ? args.limit : 3;
     const patterns = views.map((p) => ({

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { statusReport } from '../../immune/report.js';
 import { defineTool } from '../types.js';
 import { pct, statusSchema } from './schemas.js';
 
@@ -12,7 +11,7 @@ export const immuneStatus = defineTool({
   outputSchema: statusSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, services) {
-    const report = statusReport(services.db, services.clock.now(), args.period_days);
+    const report = services.immuneReports.status(services.clock.now(), args.period_days);
     const r = report.failure_rate;
     const lines = [
       `Immune system ${services.immune.mode}: ${report.patterns_known} pattern(s) from ${report.failures_recorded} failure(s); ` +

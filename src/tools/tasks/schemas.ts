@@ -2,16 +2,15 @@ import { z } from 'zod';
 import type { TaskRuns } from '../../tasks/taskRuns.js';
 import { PRIORITIES, dueToMs, type Task } from '../../tasks/taskStore.js';
 import { dueState, formatDue, type DueState } from '../../time/due.js';
+import { isIsoDateOrDateTime } from '../../time/isoBounds.js';
 import { ZonedCalendar } from '../../zonedCalendar.js';
 
 /** A date (YYYY-MM-DD) or an ISO date-time with offset; must be a real calendar date. */
-const isoDate = z.iso.date();
-const isoDateTime = z.iso.datetime({ offset: true });
 export const dueSchema = z
   .string()
   .max(40)
   .describe('ISO date or date-time')
-  .refine((v) => (isoDate.safeParse(v).success || isoDateTime.safeParse(v).success) && inFourDigitYears(safeDueMs(v)), {
+  .refine((v) => isIsoDateOrDateTime(v) && inFourDigitYears(safeDueMs(v)), {
     message: 'must be a real ISO date (2026-12-01) or date-time (2026-12-01T17:00:00Z)',
   });
 

@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { isIsoDateOrDateTime } from '../../time/isoBounds.js';
 import { TRIAL_STATUSES, type Trial, type TrialFilters } from '../../eval/trialStore.js';
 
-const isoDate = z.iso.date();
-const isoDateTime = z.iso.datetime({ offset: true });
 export const timeBoundSchema = z
   .string()
   .max(40)
-  .refine((v) => isoDate.safeParse(v).success || isoDateTime.safeParse(v).success, {
+  .refine(isIsoDateOrDateTime, {
     message: 'must be an ISO date (2026-01-15, UTC) or date-time (2026-01-15T09:00:00Z)',
   });
 

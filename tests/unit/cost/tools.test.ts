@@ -5,7 +5,7 @@ import { costSummary } from '../../../src/tools/cost/costSummary.js';
 import type { ToolContext } from '../../../src/tools/types.js';
 import { makeHarness, tokensFor, type Harness } from './setup.js';
 
-const ctx: ToolContext = { signal: new AbortController().signal, wantsProgress: false, reportProgress: async () => {}, createMessage: undefined };
+const ctx: ToolContext = { signal: new AbortController().signal, wantsProgress: false, reportProgress: async () => {}, createMessage: undefined, request: { requestId: 1, caller: { kind: 'stdio-client' } } };
 
 describe('cost tools', () => {
   let h: Harness;

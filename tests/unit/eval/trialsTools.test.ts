@@ -25,6 +25,7 @@ const toolCtx: ToolContext = {
   wantsProgress: false,
   reportProgress: async () => {},
   createMessage: undefined,
+  request: { requestId: 1, caller: { kind: 'stdio-client' } },
 };
 
 /** Parses arguments with the tool's own input schema and checks the answer against its output schema. */

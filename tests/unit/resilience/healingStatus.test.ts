@@ -15,6 +15,7 @@ const ctx: ToolContext = {
   wantsProgress: false,
   reportProgress: async () => {},
   createMessage: undefined,
+  request: { requestId: 1, caller: { kind: 'stdio-client' } },
 };
 
 let healing: ProviderResilience | undefined;
