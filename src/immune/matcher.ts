@@ -82,7 +82,7 @@ export class TfIdfIndex {
   constructor(opts: TfIdfIndexOptions = {}) {
     this.maxTerms = opts.maxTermsPerDoc ?? 64;
     this.maxDocFraction = opts.maxDocFraction ?? 0.02;
-    this.maxScanned = opts.maxPostingsScanned ?? 12_000;
+    this.maxScanned = opts.maxPostingsScanned ?? 6_000;
     this.rescoreCount = opts.rescoreCandidates ?? 64;
   }
 

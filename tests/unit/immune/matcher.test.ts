@@ -98,7 +98,7 @@ describe('pruned look-up against an exhaustive scan', () => {
     let sameTop1 = 0;
     let hits = 0;
     let expected = 0;
-    const queries = 300;
+    const queries = 150;
     for (let q = 0; q < queries; q++) {
       // A query close to an existing pattern (shares most of its terms) plus noise, as a reworded prompt is.
       const base = docs.get(`p${Math.floor(rand() * 4000)}`)!;
