@@ -9,9 +9,8 @@
  *   `maxDocFraction` of the documents (an IDF below the floor) does not nominate candidates, and
  *   at most `maxPostingsScanned` postings are read per query (impact-ordered pruning in the
  *   spirit of WAND / "quit" strategies: common terms barely move a cosine);
- * - the best `rescoreCandidates` candidates are then scored exactly (every shared term, common
- *   ones included, with norms computed from the current document frequencies), so the ranking
- *   that is returned is the exhaustive one for those candidates.
+ * - the best `rescoreCandidates` candidates are then scored over every shared term, common ones
+ *   included, against precomputed norms (refreshed each time a tenth of the corpus changed).
  * Replacing a document appends new postings and stamps the slot with a new epoch; stale postings
  * are skipped and compacted away once they outnumber the live ones.
  */
@@ -69,6 +68,10 @@ export class TfIdfIndex {
   /** Each live slot's terms and tf weights (1 + ln count), sorted by term id, in a shared arena. */
   private docStart = new Int32Array(0);
   private docLen = new Int32Array(0);
+  /** Norms are precomputed and refreshed each time a tenth of the corpus was added or replaced (idf drifts slowly). */
+  private docNorm = new Float64Array(0);
+  private normsAtSize = 0;
+  private setsSinceNorms = 0;
   private arenaTerms = new Int32Array(1024);
   private arenaWeights = new Float32Array(1024);
   private arenaUsed = 0;
@@ -81,8 +84,8 @@ export class TfIdfIndex {
 
   constructor(opts: TfIdfIndexOptions = {}) {
     this.maxTerms = opts.maxTermsPerDoc ?? 64;
-    this.maxDocFraction = opts.maxDocFraction ?? 0.02;
-    this.maxScanned = opts.maxPostingsScanned ?? 6_000;
+    this.maxDocFraction = opts.maxDocFraction ?? 0.01;
+    this.maxScanned = opts.maxPostingsScanned ?? 2_000;
     this.rescoreCount = opts.rescoreCandidates ?? 64;
   }
 
@@ -121,6 +124,9 @@ export class TfIdfIndex {
     this.docLen[slot] = entries.length;
     this.arenaUsed += entries.length;
     this.arenaLive += entries.length;
+    this.setsSinceNorms += 1;
+    if (this.size > this.normsAtSize * 1.1 + 8 || this.setsSinceNorms > this.size * 0.1 + 8) this.refreshNorms();
+    else this.docNorm[slot] = this.normOf(slot);
   }
 
   remove(id: string): void {
@@ -194,14 +200,13 @@ export class TfIdfIndex {
       const start = this.docStart[slot]!;
       const len = this.docLen[slot]!;
       let dot = 0;
-      let normSq = 0;
       for (let i = start; i < start + len; i++) {
         const t = this.arenaTerms[i]!;
-        const w = this.arenaWeights[i]! * this.idf(this.df[t]!);
-        normSq += w * w;
-        dot += w * qwt[t]!;
+        const q = qwt[t]!;
+        if (q !== 0) dot += q * this.arenaWeights[i]! * this.idf(this.df[t]!);
       }
-      const similarity = normSq > 0 ? Math.min(1, dot / (queryNorm * Math.sqrt(normSq))) : 0;
+      const norm = this.docNorm[slot]!;
+      const similarity = norm > 0 ? Math.min(1, dot / (queryNorm * norm)) : 0;
       if (similarity < opts.threshold) continue;
       const id = this.idOf[slot]!;
       if (opts.accept && !opts.accept(id)) continue;
@@ -215,7 +220,7 @@ export class TfIdfIndex {
   /** Bytes held by the index's arrays and maps (map entries and strings estimated). */
   approximateBytes(): number {
     let bytes = this.df.byteLength + this.epoch.byteLength + this.docStart.byteLength + this.docLen.byteLength;
-    bytes += this.arenaTerms.byteLength + this.arenaWeights.byteLength;
+    bytes += this.docNorm.byteLength + this.arenaTerms.byteLength + this.arenaWeights.byteLength;
     bytes += this.partial.byteLength + this.touched.byteLength + this.queryWeight.byteLength;
     for (const p of this.postings) bytes += p.slots.byteLength + p.epochs.byteLength + 96;
     for (const term of this.termIds.keys()) bytes += 2 * term.length + 40;
@@ -225,6 +230,22 @@ export class TfIdfIndex {
 
   private idf(df: number): number {
     return Math.log((this.size + 1) / (df + 1)) + 1;
+  }
+
+  private normOf(slot: number): number {
+    const start = this.docStart[slot]!;
+    let sum = 0;
+    for (let i = start; i < start + this.docLen[slot]!; i++) {
+      const w = this.arenaWeights[i]! * this.idf(this.df[this.arenaTerms[i]!]!);
+      sum += w * w;
+    }
+    return Math.sqrt(sum);
+  }
+
+  private refreshNorms(): void {
+    for (let slot = 0; slot < this.idOf.length; slot++) if (this.idOf[slot] !== undefined) this.docNorm[slot] = this.normOf(slot);
+    this.normsAtSize = this.size;
+    this.setsSinceNorms = 0;
   }
 
   private termId(term: string): number {
@@ -275,6 +296,7 @@ export class TfIdfIndex {
     this.epoch = grow(this.epoch, count, (m) => new Int32Array(m));
     this.docStart = grow(this.docStart, count, (m) => new Int32Array(m));
     this.docLen = grow(this.docLen, count, (m) => new Int32Array(m));
+    this.docNorm = grow(this.docNorm, count, (m) => new Float64Array(m));
   }
 
   /** Room for `extra` more arena entries, compacting (dropping replaced documents' terms) first. */
