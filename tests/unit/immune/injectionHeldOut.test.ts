@@ -82,7 +82,8 @@ describe('injection detector on held-out bastioncorpus', () => {
     expect(neg.length).toBeGreaterThan(0);
     // The issue's goal is 0.85; this floor catches a regression of what was measured (see the report).
     if (auc < 0.85) process.stderr.write(`!! injection detector ROC AUC ${auc.toFixed(3)} is below the 0.85 goal\n`);
-    expect(auc).toBeGreaterThanOrEqual(0.75);
+    // Measured once, after the detector was developed on tests/fixtures/injection: 0.7997 (recall at 1% FPR 0.3729).
+    expect(auc).toBeGreaterThanOrEqual(0.78);
   });
 });
 
