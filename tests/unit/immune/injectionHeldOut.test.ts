@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { scoreInjection } from '../../../src/immune/guardrails/injection.js';
 import { makeTempDir } from '../../helpers/paths.js';
 import { testOutputDir } from '../../helpers/testOutput.js';
+import { recallAtFpr, rocAuc } from './rankMetrics.js';
 
 /**
  * Held-out evaluation of the injection detector on PyPI's bastioncorpus (labelled malicious and
@@ -40,23 +41,6 @@ function fetchCorpus(): Row[] | string {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** ROC AUC as the probability a random malicious row outscores a random benign one (ties half). */
-export function rocAuc(pos: number[], neg: number[]): number {
-  let wins = 0;
-  for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
-  return wins / (pos.length * neg.length);
-}
-
-/** Recall at the lowest threshold whose false-positive rate is at most `fpr`. */
-export function recallAtFpr(pos: number[], neg: number[], fpr: number): { recall: number; threshold: number } {
-  const sortedNeg = [...neg].sort((a, b) => b - a);
-  const allowed = Math.floor(neg.length * fpr);
-  // Scores strictly above the (allowed+1)-th highest benign score keep FPR within the bound.
-  const threshold = sortedNeg[allowed] ?? -Infinity;
-  const recall = pos.filter((p) => p > threshold).length / pos.length;
-  return { recall, threshold };
 }
 
 const corpus = fetchCorpus();
@@ -98,7 +82,8 @@ describe('injection detector on held-out bastioncorpus', () => {
     expect(neg.length).toBeGreaterThan(0);
     // The issue's goal is 0.85; this floor catches a regression of what was measured (see the report).
     if (auc < 0.85) process.stderr.write(`!! injection detector ROC AUC ${auc.toFixed(3)} is below the 0.85 goal\n`);
-    expect(auc).toBeGreaterThanOrEqual(0.75);
+    // Measured once, after the detector was developed on tests/fixtures/injection: 0.7997 (recall at 1% FPR 0.3729).
+    expect(auc).toBeGreaterThanOrEqual(0.78);
   });
 });
 
