@@ -193,20 +193,18 @@ describe('retries', () => {
     expect(h.healing.breakerInfo(PROVIDER, MODEL).consecutiveFailures).toBe(counted);
   });
 
-  it('cancellation during a backoff wait rejects at once with CancelledError and makes no further attempt', async () => {
-    // Real sleep and a 10 s base delay: only the abort can end the wait quickly.
+  // Real sleep and a 10 s base delay: only the abort can end the wait before this test's 5 s
+  // timeout (the hang guard; no elapsed-time assertion to flake on a loaded machine).
+  it('cancellation during a backoff wait rejects at once with CancelledError and makes no further attempt', { timeout: 5_000 }, async () => {
     const h = harness({ TASK_ORCHESTRATOR_RETRY_BASE_MS: '10000' }, { realSleep: true });
     const controller = new AbortController();
-    const started = performance.now();
     const err = await rejection(
       h.run([httpError(503), 'ok'], {
         signal: controller.signal,
         onRetry: () => setTimeout(() => controller.abort(), 10),
       }),
     );
-    const elapsed = performance.now() - started;
     expect(err).toBeInstanceOf(CancelledError);
-    expect(elapsed).toBeLessThan(100);
     expect(h.calls).toBe(1);
     // A cancellation is neither a give-up nor a breaker failure beyond the 503 itself.
     expect(names(h)).not.toContain('retry.gave_up');
