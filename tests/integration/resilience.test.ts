@@ -176,8 +176,9 @@ describe('rate limits are back-pressure (issue 12)', () => {
     const info = s.healing.breakerInfo(PROVIDER, MODEL);
     expect(info).toMatchObject({ state: 'closed', totalFailures: 0, totalSuccesses: 100 });
     expect(info.rateLimit.hits).toBe(refused);
-    expect(info.concurrencyLimit).not.toBeNull();
-    expect(info.rateLimit.requestsPerSecond).not.toBeNull();
+    // A number each (not.toBeNull() also passed for a missing, undefined field).
+    expect(info.concurrencyLimit).toBeGreaterThanOrEqual(1);
+    expect(info.rateLimit.requestsPerSecond).toBeGreaterThan(0);
   });
 });
 
