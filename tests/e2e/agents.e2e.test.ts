@@ -2,11 +2,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { promptOf, rateLimited, serverError, startGeminiEmulator, systemOf, type GeminiEmulator } from '../helpers/geminiEmulator.js';
 import { makeTempDir } from '../helpers/paths.js';
+import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 
 const API_KEY = 'AIzaSyTESTKEY0123456789abcdefghijklmno';
 
-type Structured = Record<string, any>;
 
 describe('agent tools over stdio against the Gemini emulator', () => {
   let emulator: GeminiEmulator;
@@ -22,12 +22,7 @@ describe('agent tools over stdio against the Gemini emulator', () => {
     TASK_ORCHESTRATOR_PROGRESS_INTERVAL_MS: '100',
     ...extra,
   });
-  const call = (name: string, args: Record<string, unknown>) => server.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
-  const ok = async (name: string, args: Record<string, unknown>): Promise<Structured> => {
-    const result = await call(name, args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return result.structuredContent as Structured;
-  };
+  const { call, ok } = toolCalls(() => server.client);
 
   beforeAll(async () => {
     emulator = await startGeminiEmulator();
