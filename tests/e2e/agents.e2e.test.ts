@@ -4,8 +4,9 @@ import { promptOf, rateLimited, serverError, startGeminiEmulator, systemOf, type
 import { makeTempDir } from '../helpers/paths.js';
 import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
 
-const API_KEY = 'AIzaSyTESTKEY0123456789abcdefghijklmno';
+const API_KEY = TEST_API_KEY;
 
 
 describe('agent tools over stdio against the Gemini emulator', () => {

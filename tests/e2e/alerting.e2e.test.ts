@@ -6,8 +6,9 @@ import { makeTempDir } from '../helpers/paths.js';
 import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 import { startReceiver, TEST_SECRET, type Receiver } from '../unit/alerting/receiver.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
 
-const API_KEY = 'AIzaSyTESTKEY0123456789abcdefghijklmno';
+const API_KEY = TEST_API_KEY;
 
 describe('alerting end to end through the stdio server', () => {
   let emulator: GeminiEmulator;

@@ -3,6 +3,7 @@ import { promptOf, startGeminiEmulator, type GeminiEmulator } from '../helpers/g
 import { makeTempDir } from '../helpers/paths.js';
 import { textOf, toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
 
 
 /** Calls that outlive the client: automatic detach, agent_cancel, texts that carry the answer. */
@@ -14,7 +15,7 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
   const start = async (extra: Record<string, string> = {}) => {
     server = await startServer({
       TASK_ORCHESTRATOR_HOME: home,
-      GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno',
+      GEMINI_API_KEY: TEST_API_KEY,
       GEMINI_BASE_URL: emulator.url,
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '20',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '100',

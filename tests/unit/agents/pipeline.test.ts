@@ -6,6 +6,7 @@ import { loadConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/logger.js';
 import { promptOf, serverError, startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
 import { makeTempDir } from '../../helpers/paths.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
 const spec = (input: Record<string, unknown>): AgentSpec => agentSpecSchema.parse(input);
 
@@ -24,7 +25,7 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
     emulator.setDefault(undefined);
     const config = loadConfig({
       TASK_ORCHESTRATOR_HOME: makeTempDir(),
-      GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno',
+      GEMINI_API_KEY: TEST_API_KEY,
       GEMINI_BASE_URL: emulator.url,
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',

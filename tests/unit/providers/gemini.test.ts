@@ -12,8 +12,9 @@ import {
   type GeminiEmulator,
 } from '../../helpers/geminiEmulator.js';
 import { waitFor } from '../../helpers/wait.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
-const API_KEY = 'AIzaSyTESTKEY-0123456789abcdefghijkl';
+const API_KEY = TEST_API_KEY;
 const MODEL = 'gemini-2.5-flash';
 
 let emulator: GeminiEmulator;

@@ -6,11 +6,12 @@ import { EventBus, type BreakerEvent, type RetryEvent } from '../../../src/event
 import { silentLogger } from '../../../src/logger.js';
 import { failureRateOverWindow } from '../../../src/resilience/breakerRules.js';
 import { ProviderResilience, type ResilientCallOptions } from '../../../src/resilience/providerResilience.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
 const PROVIDER = 'google_gemini';
 const MODEL = 'gemini-2.5-flash';
 const TARGET = { provider: PROVIDER, model: MODEL };
-const SECRET = 'AIzaSyTESTKEY0123456789abcdefghijkl';
+const SECRET = TEST_API_KEY;
 
 type Step = 'ok' | Error | ((signal: AbortSignal) => Promise<string>);
 

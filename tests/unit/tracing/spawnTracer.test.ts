@@ -4,10 +4,11 @@ import { ManualClock } from '../../../src/clock.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
 import { createSpawnTracer, type SpawnTracer } from '../../../src/tracing/spawnTracer.js';
 import { closedPortUrl, LangfuseReceiver, type OtlpSpan, type ReceiverMode } from './langfuseReceiver.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
 const PUBLIC_KEY = 'pk-lf-test-public-1234';
 const SECRET_KEY = 'sk-lf-test-secret-5678';
-const GEMINI_KEY = 'AIzaSyTESTKEY0123456789abcdefghijkl';
+const GEMINI_KEY = TEST_API_KEY;
 
 function configFor(baseUrl: string | undefined): Config {
   return loadConfig({
