@@ -9,6 +9,7 @@ import type { GenerateResult } from '../../src/providers/types.js';
 import { defaultSleep, ProviderResilience, type ResilientCallOptions } from '../../src/resilience/providerResilience.js';
 import type { Sleep } from '../../src/resilience/rateLimitGate.js';
 import { TEST_API_KEY } from '../helpers/keys.js';
+import { rejectionOf } from '../helpers/failures.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   badRequest,
@@ -86,14 +87,7 @@ function stack(clock: Clock, env: Record<string, string> = {}, sleep?: Sleep): S
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, AppError);
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

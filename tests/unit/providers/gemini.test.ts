@@ -12,6 +12,7 @@ import {
   type GeminiEmulator,
 } from '../../helpers/geminiEmulator.js';
 import { waitFor } from '../../helpers/wait.js';
+import { rejectionOf } from '../../helpers/failures.js';
 import { TEST_API_KEY } from '../../helpers/keys.js';
 
 const API_KEY = TEST_API_KEY;
@@ -27,14 +28,7 @@ beforeAll(async () => {
 afterEach(() => emulator.reset());
 afterAll(() => emulator.close());
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ProviderError);
 
 describe('GeminiProvider request shape', () => {
   it('sends model path, API key header, system instruction and generation config', async () => {

@@ -4,6 +4,7 @@ import { ProviderError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { mapOpenAIFinishReason, OpenAICompatibleProvider } from '../../../src/providers/openaiCompatible.js';
 import { waitFor } from '../../helpers/wait.js';
+import { rejectionOf } from '../../helpers/failures.js';
 import { openaiRateLimited, openaiServerError, startOpenAIEmulator, type OpenAIEmulator } from '../../helpers/openaiEmulator.js';
 
 const API_KEY = 'sk-test-0123456789abcdefghijklmnop';
@@ -19,14 +20,7 @@ beforeAll(async () => {
 afterEach(() => emulator.reset());
 afterAll(() => emulator.close());
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ProviderError);
 
 describe('OpenAICompatibleProvider request shape', () => {
   it('posts system + user messages, sampling settings and the bearer key to /v1/chat/completions', async () => {

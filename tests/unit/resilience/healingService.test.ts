@@ -7,6 +7,7 @@ import { silentLogger } from '../../../src/logger.js';
 import { failureRateOverWindow } from '../../../src/resilience/breakerRules.js';
 import { ProviderResilience, type ResilientCallOptions } from '../../../src/resilience/providerResilience.js';
 import { TEST_API_KEY } from '../../helpers/keys.js';
+import { rejectionOf } from '../../helpers/failures.js';
 
 const PROVIDER = 'google_gemini';
 const MODEL = 'gemini-2.5-flash';
@@ -89,15 +90,7 @@ function harness(env: Record<string, string> = {}, opts: { realSleep?: boolean; 
   return h;
 }
 
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(Error);
-    return err as AppError;
-  }
-  throw new Error('expected the call to fail');
-}
+const rejection = async (p: Promise<unknown>): Promise<AppError> => (await rejectionOf(p, Error)) as AppError;
 
 const names = (h: Harness) => h.emitted.map((e) => e.name);
 
