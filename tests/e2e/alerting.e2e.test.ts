@@ -1,13 +1,14 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { serverError, startGeminiEmulator, type GeminiEmulator } from '../helpers/geminiEmulator.js';
 import { makeTempDir } from '../helpers/paths.js';
+import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 import { startReceiver, TEST_SECRET, type Receiver } from '../unit/alerting/receiver.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
 
-const API_KEY = 'AIzaSyTESTKEY0123456789abcdefghijklmno';
-type Structured = Record<string, any>;
+const API_KEY = TEST_API_KEY;
 
 describe('alerting end to end through the stdio server', () => {
   let emulator: GeminiEmulator;
@@ -35,12 +36,7 @@ describe('alerting end to end through the stdio server', () => {
     await emulator?.close();
   });
 
-  const call = (name: string, args: Record<string, unknown>) => server.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
-  const ok = async (name: string, args: Record<string, unknown>): Promise<Structured> => {
-    const result = await call(name, args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return result.structuredContent as Structured;
-  };
+  const { call, ok } = toolCalls(() => server.client);
 
   it('repeated failing spawns raise consecutive_failures and the receiver gets it, signed', async () => {
     const logged: Array<{ level: string; data: unknown }> = [];

@@ -5,6 +5,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startGeminiEmulator, type GeminiEmulator } from '../helpers/geminiEmulator.js';
 import { makeTempDir } from '../helpers/paths.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
 
 type Structured = Record<string, any>;
 
@@ -22,7 +23,7 @@ describe('budgets hold under concurrency, across processes and through a crash',
     await emulator.close();
   });
 
-  const env = (home: string) => ({ TASK_ORCHESTRATOR_HOME: home, GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno', GEMINI_BASE_URL: emulator.url });
+  const env = (home: string) => ({ TASK_ORCHESTRATOR_HOME: home, GEMINI_API_KEY: TEST_API_KEY, GEMINI_BASE_URL: emulator.url });
   const agent = { prompt: 'Say done', model: 'gemini-2.5-flash', max_output_tokens: 1000 };
   const ledger = (home: string) => new Database(path.join(home, 'orchestrator.db'), { readonly: true });
 
@@ -127,7 +128,7 @@ describe("the audit's overrun scenario against the built server", () => {
 
   it('100 concurrent calls, each costing 4–5x its reservation, end at ≤ 110% of the daily limit; cost_summary shows the overrun', async () => {
     const home = makeTempDir();
-    const server = await startServer({ TASK_ORCHESTRATOR_HOME: home, GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno', GEMINI_BASE_URL: emulator.url });
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: home, GEMINI_API_KEY: TEST_API_KEY, GEMINI_BASE_URL: emulator.url });
     const limit = 0.0005;
     await server.client.callTool({ name: 'cost_set_budget', arguments: { provider: 'google_gemini', daily_limit: limit } });
     const agents = Array.from({ length: 100 }, (_, i) => ({

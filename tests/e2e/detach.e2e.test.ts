@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { promptOf, startGeminiEmulator, type GeminiEmulator } from '../helpers/geminiEmulator.js';
 import { makeTempDir } from '../helpers/paths.js';
+import { textOf, toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
 
-type Structured = Record<string, any>;
 
 /** Calls that outlive the client: automatic detach, agent_cancel, texts that carry the answer. */
 describe('detached and cancelled runs over stdio against the Gemini emulator', () => {
@@ -15,7 +15,7 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
   const start = async (extra: Record<string, string> = {}) => {
     server = await startServer({
       TASK_ORCHESTRATOR_HOME: home,
-      GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno',
+      GEMINI_API_KEY: TEST_API_KEY,
       GEMINI_BASE_URL: emulator.url,
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '20',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '100',
@@ -23,13 +23,7 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
       ...extra,
     });
   };
-  const call = (name: string, args: Record<string, unknown>) => server!.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
-  const textOf = (r: CallToolResult) => (r.content[0] as { text: string }).text;
-  const ok = async (name: string, args: Record<string, unknown>): Promise<{ s: Structured; text: string }> => {
-    const result = await call(name, args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return { s: result.structuredContent as Structured, text: textOf(result) };
-  };
+  const { call, okWithText: ok } = toolCalls(() => server!.client);
 
   beforeAll(async () => {
     emulator = await startGeminiEmulator();

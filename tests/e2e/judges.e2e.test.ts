@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { promptOf, serverError, startGeminiEmulator, systemOf, type Behaviour, type GeminiEmulator, type RecordedRequest } from '../helpers/geminiEmulator.js';
 import { makeTempDir } from '../helpers/paths.js';
+import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 
-type Structured = Record<string, any>;
 
 const JUDGE_MODEL = 'gemini-2.5-pro';
 const AGENT_MODEL = 'gemini-2.5-flash-lite';
@@ -20,12 +19,7 @@ describe('model graders through spawn_agent against the Gemini emulator', () => 
   /** What the judge answers next (the agent always answers AGENT_ANSWER). */
   let judge: Behaviour;
 
-  const call = (name: string, args: Record<string, unknown>) => server.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
-  const ok = async (name: string, args: Record<string, unknown>): Promise<Structured> => {
-    const result = await call(name, args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return result.structuredContent as Structured;
-  };
+  const { call, ok } = toolCalls(() => server.client);
   const judgeRequests = () => emulator.requests.filter(isJudgeRequest);
   const agentRequests = () => emulator.requests.filter((r) => !isJudgeRequest(r));
 

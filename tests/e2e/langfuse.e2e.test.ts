@@ -82,11 +82,9 @@ describe('Langfuse tracing from the stdio server', () => {
     expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
     expect((result.structuredContent as Structured).result.text).toBe('Answer without tracing.');
 
-    const started = Date.now();
+    // Exit code 0, not null: it exited by itself, before stop()'s 5 s SIGKILL (no wall-clock bound).
     const code = await server.stop();
-    const tookMs = Date.now() - started;
     expect(code).toBe(0);
-    expect(tookMs).toBeLessThan(4_000);
     expect(server.transport.invalidStdoutLines).toEqual([]);
     // The operator is told once, on stderr, that traces were dropped.
     expect(server.transport.stderr).toMatch(/Langfuse export failed/);

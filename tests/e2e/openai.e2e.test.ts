@@ -2,9 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { messagesOf, openaiServerError, startOpenAIEmulator, type OpenAIEmulator } from '../helpers/openaiEmulator.js';
 import { makeTempDir } from '../helpers/paths.js';
+import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 
-type Structured = Record<string, any>;
 
 const OPENAI_KEY = 'sk-e2eTESTkey0123456789abcdefghij';
 
@@ -13,17 +13,9 @@ describe('provider openai_compatible over stdio', () => {
   let emulator: OpenAIEmulator;
   let server: StartedServer;
 
-  const call = (args: Record<string, unknown>) => server.client.callTool({ name: 'spawn_agent', arguments: args }) as Promise<CallToolResult>;
-  const ok = async (args: Record<string, unknown>): Promise<Structured> => {
-    const result = await call(args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return (result.structuredContent as Structured).result as Structured;
-  };
-  const errorText = async (args: Record<string, unknown>): Promise<string> => {
-    const result = await call(args);
-    expect(result.isError).toBe(true);
-    return (result.content[0] as { text: string }).text;
-  };
+  const spawn = toolCalls(() => server.client);
+  const ok = async (args: Record<string, unknown>): Promise<Structured> => (await spawn.ok('spawn_agent', args)).result as Structured;
+  const errorText = (args: Record<string, unknown>) => spawn.errorText('spawn_agent', args);
 
   beforeAll(async () => {
     emulator = await startOpenAIEmulator();

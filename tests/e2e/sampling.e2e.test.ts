@@ -7,9 +7,9 @@ import {
   type CreateMessageResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { makeTempDir } from '../helpers/paths.js';
+import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 
-type Structured = Record<string, any>;
 type SamplingParams = CreateMessageRequest['params'];
 
 /**
@@ -32,12 +32,9 @@ describe('provider mcp_sampling over stdio (client declares sampling)', () => {
     return { model: 'host-model-x', role: 'assistant', content: { type: 'text', text: `host says: ${prompt}` }, stopReason: 'endTurn' };
   };
 
-  const call = (args: Record<string, unknown>) => server.client.callTool({ name: 'spawn_agent', arguments: args }) as Promise<CallToolResult>;
-  const ok = async (args: Record<string, unknown>): Promise<Structured> => {
-    const result = await call(args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return (result.structuredContent as Structured).result as Structured;
-  };
+  const spawn = toolCalls(() => server.client);
+  const call = (args: Record<string, unknown>) => spawn.call('spawn_agent', args);
+  const ok = async (args: Record<string, unknown>): Promise<Structured> => (await spawn.ok('spawn_agent', args)).result as Structured;
 
   beforeAll(async () => {
     // OPENAI_MODEL is set on purpose: it is the openai_compatible default and must not leak into sampling.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { makeTempDir } from '../helpers/paths.js';
 import { startServer } from '../helpers/serverProcess.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
 
 describe('two MCP clients on one machine', () => {
   it('two server processes share one task list safely', async () => {
@@ -24,7 +25,7 @@ describe('two MCP clients on one machine', () => {
 
 describe('MCP logging', () => {
   it('sends log notifications only after the client sets a level, at that level', async () => {
-    const server = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir(), LOG_LEVEL: 'debug', GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno' });
+    const server = await startServer({ TASK_ORCHESTRATOR_HOME: makeTempDir(), LOG_LEVEL: 'debug', GEMINI_API_KEY: TEST_API_KEY });
     const messages: Array<{ level: string; data: unknown }> = [];
     server.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void messages.push(n.params));
     await server.client.callTool({ name: 'tasks_complete', arguments: { id: 12345 } });

@@ -1,24 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/paths.js';
+import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 
-type Structured = Record<string, any>;
 
 describe('task tools over stdio (built server, SDK client)', () => {
   let home: string;
   let server: StartedServer;
 
-  const call = async (name: string, args: Record<string, unknown>) => server.client.callTool({ name, arguments: args });
-  const ok = async (name: string, args: Record<string, unknown>): Promise<Structured> => {
-    const result = await call(name, args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return result.structuredContent as Structured;
-  };
-  const errorText = async (name: string, args: Record<string, unknown>): Promise<string> => {
-    const result = await call(name, args);
-    expect(result.isError).toBe(true);
-    return (result.content as Array<{ text: string }>)[0]!.text;
-  };
+  const { ok, errorText } = toolCalls(() => server.client);
 
   beforeEach(async () => {
     home = makeTempDir();

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, SERVER_BIN, makeTempDir } from '../helpers/paths.js';
+import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 
-type Structured = Record<string, any>;
 const fixture = (name: string) => path.join(REPO_ROOT, 'tests/fixtures/import', name);
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -21,17 +21,7 @@ describe('task import and the due view over stdio (built server, SDK client)', (
   let home: string;
   let server: StartedServer;
 
-  const call = async (name: string, args: Record<string, unknown>) => server.client.callTool({ name, arguments: args });
-  const ok = async (name: string, args: Record<string, unknown>): Promise<{ s: Structured; text: string }> => {
-    const result = await call(name, args);
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    return { s: result.structuredContent as Structured, text: (result.content as Array<{ text: string }>)[0]!.text };
-  };
-  const errorText = async (name: string, args: Record<string, unknown>): Promise<string> => {
-    const result = await call(name, args);
-    expect(result.isError).toBe(true);
-    return (result.content as Array<{ text: string }>)[0]!.text;
-  };
+  const { okWithText: ok, errorText } = toolCalls(() => server.client);
 
   beforeEach(async () => {
     home = makeTempDir();

@@ -37,6 +37,8 @@ export interface OkBehaviour {
   /** The model name the answer reports; the requested model when absent. */
   model?: string;
   delayMs?: number;
+  /** The answer waits for this promise too (a test-held gate: no timing guesses). */
+  release?: Promise<void>;
 }
 
 export interface ErrorBehaviour {
@@ -258,20 +260,24 @@ export async function startHttpEmulator(protocol: EmulatorProtocol, opts: HttpEm
     } catch (err) {
       spec = { status: 500, headers: { 'content-type': 'text/plain' }, body: `emulator failed to render: ${String(err)}` };
     }
-    const wait = latencyMs + (behaviour.delayMs ?? 0);
-    if (wait <= 0) {
-      send(spec);
-      return;
-    }
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      send(spec);
-    }, wait);
-    timers.add(timer);
-    res.on('close', () => {
-      clearTimeout(timer);
-      timers.delete(timer);
-    });
+    const answer = () => {
+      const wait = latencyMs + (behaviour.delayMs ?? 0);
+      if (wait <= 0) {
+        send(spec);
+        return;
+      }
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        send(spec);
+      }, wait);
+      timers.add(timer);
+      res.on('close', () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+      });
+    };
+    if (behaviour.kind === 'ok' && behaviour.release) void behaviour.release.then(answer);
+    else answer();
   };
 
   const server = http.createServer((req, res) => {

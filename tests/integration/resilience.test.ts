@@ -6,7 +6,11 @@ import { EventBus, type BreakerEvent } from '../../src/events.js';
 import { silentLogger } from '../../src/logger.js';
 import { GeminiProvider } from '../../src/providers/gemini.js';
 import type { GenerateResult } from '../../src/providers/types.js';
-import { ProviderResilience, type ResilientCallOptions } from '../../src/resilience/providerResilience.js';
+import { defaultSleep, ProviderResilience, type ResilientCallOptions } from '../../src/resilience/providerResilience.js';
+import type { Sleep } from '../../src/resilience/rateLimitGate.js';
+import { TEST_API_KEY } from '../helpers/keys.js';
+import { rejectionOf } from '../helpers/failures.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   badRequest,
   hang,
@@ -26,7 +30,6 @@ import { tokenBucket } from '../helpers/tokenBucket.js';
  * asserts what the emulator saw (how many requests, when, which connections were cut).
  */
 
-const API_KEY = 'AIzaSyINTEGRATIONKEY-0123456789abcdefgh';
 const PROVIDER = 'google_gemini';
 const MODEL = 'gemini-2.5-flash';
 const TARGET = { provider: PROVIDER, model: MODEL };
@@ -53,11 +56,11 @@ interface Stack {
   call(opts?: ResilientCallOptions): Promise<{ value: GenerateResult; attempts: number }>;
 }
 
-function stack(clock: Clock, env: Record<string, string> = {}): Stack {
+function stack(clock: Clock, env: Record<string, string> = {}, sleep?: Sleep): Stack {
   const config = loadConfig({
     TASK_ORCHESTRATOR_HOME: '/tmp/resilience-integration',
     TASK_ORCHESTRATOR_TIMEZONE: 'UTC',
-    GEMINI_API_KEY: API_KEY,
+    GEMINI_API_KEY: TEST_API_KEY,
     GEMINI_BASE_URL: emulator.url,
     TASK_ORCHESTRATOR_RETRY_MAX: '5',
     TASK_ORCHESTRATOR_RETRY_BASE_MS: '20',
@@ -70,8 +73,8 @@ function stack(clock: Clock, env: Record<string, string> = {}): Stack {
   const events = new EventBus();
   const opened: BreakerEvent[] = [];
   events.on('breaker.opened', (e) => opened.push(e));
-  // Real timers for the backoff waits (the default sleep): nothing here is faked.
-  const healing = new ProviderResilience({ config, clock, logger: silentLogger, events });
+  // Real timers for the backoff waits (the default sleep) unless a test wraps it to record them.
+  const healing = new ProviderResilience({ config, clock, logger: silentLogger, events, ...(sleep ? { sleep } : {}) });
   services.push(healing);
   const provider = new GeminiProvider({ apiKey: config.gemini.apiKey!, baseUrl: config.gemini.baseUrl, logger: silentLogger });
   return {
@@ -84,22 +87,7 @@ function stack(clock: Clock, env: Record<string, string> = {}): Stack {
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, AppError);
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -134,13 +122,17 @@ describe('rate limits (429 with RetryInfo)', () => {
   });
 
   it('gives up at once (one request, no 10 s wait) when the retryDelay would pass the call deadline', async () => {
-    const s = stack(systemClock);
+    // Counted, not timed: every backoff wait goes through the injected sleep, and there is none.
+    const sleeps: number[] = [];
+    const s = stack(systemClock, {}, (ms, signal) => {
+      sleeps.push(ms);
+      return defaultSleep(ms, signal);
+    });
     emulator.enqueue(rateLimited(10));
-    const started = performance.now();
 
     const err = await rejection(s.call({ deadline: Date.now() + 2_000 }));
 
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(sleeps).toEqual([]);
     expect(err.code).toBe('timeout');
     expect(err.message).toContain('waiting 10 s for the next retry would pass the call\'s deadline');
     expect(err.message).toContain('HTTP 429');
@@ -178,8 +170,9 @@ describe('rate limits are back-pressure (issue 12)', () => {
     const info = s.healing.breakerInfo(PROVIDER, MODEL);
     expect(info).toMatchObject({ state: 'closed', totalFailures: 0, totalSuccesses: 100 });
     expect(info.rateLimit.hits).toBe(refused);
-    expect(info.concurrencyLimit).not.toBeNull();
-    expect(info.rateLimit.requestsPerSecond).not.toBeNull();
+    // A number each (not.toBeNull() also passed for a missing, undefined field).
+    expect(info.concurrencyLimit).toBeGreaterThanOrEqual(1);
+    expect(info.rateLimit.requestsPerSecond).toBeGreaterThan(0);
   });
 });
 
@@ -204,7 +197,7 @@ describe('circuit breaker on consecutive 503s', () => {
     expect(second.message).toContain(retryAt);
     expect(second.message).toContain('in 30 s');
     expect(second.message).toContain('503');
-    expect(second.message).not.toContain(API_KEY);
+    expect(second.message).not.toContain(TEST_API_KEY);
     expect(second.details).toMatchObject({ provider: PROVIDER, model: MODEL, state: 'open', retryAt, attempts: 0 });
     expect(s.healing.isAvailable(PROVIDER, MODEL)).toBe(false);
     expect(s.healing.breakerInfo(PROVIDER, MODEL)).toMatchObject({ state: 'open', consecutiveFailures: 3, halfOpenAt: retryAt });
@@ -282,7 +275,8 @@ describe('per-attempt timeout on a hung connection', () => {
     expect(result.attempts).toBe(2);
     expect(result.value.text).toMatch(/^echo: heal me/);
     expect(elapsed).toBeGreaterThanOrEqual(300);
-    expect(elapsed).toBeLessThan(2_000);
+    // No upper wall-clock bound (it flakes under load): the emulator's hang never ends, so only the
+    // 300 ms attempt timer can have ended attempt 1, which the message below names.
     expect(failures).toHaveLength(1);
     expect(failures[0]).toBeInstanceOf(TimeoutError);
     expect(failures[0]!.message).toContain('timed out after 300 ms');
@@ -342,33 +336,42 @@ describe('failures that are not retried', () => {
 });
 
 describe('cancellation during a backoff wait', () => {
-  it('rejects within ~100 ms of the abort with CancelledError and sends nothing more', async () => {
-    const s = stack(systemClock);
+  // Event order instead of elapsed times: the call rejects after the abort and before the real
+  // ~10 s backoff wait could have run in full.
+  it('rejects on the abort (not at the end of the backoff) with CancelledError and sends nothing more', async () => {
+    const order: string[] = [];
+    const s = stack(systemClock, {}, (ms, signal) => {
+      order.push(ms > 9_000 ? 'sleep ~10 s' : `sleep ${ms}`);
+      return defaultSleep(ms, signal).then(
+        () => void order.push('sleep ran in full'),
+        (e: unknown) => {
+          order.push('sleep aborted');
+          throw e;
+        },
+      );
+    });
     emulator.enqueue(rateLimited(10));
     const controller = new AbortController();
-    let abortedAt = 0;
     const retries: number[] = [];
 
-    const started = performance.now();
     const pending = s.call({
       signal: controller.signal,
       onRetry: ({ delayMs }) => {
         retries.push(delayMs);
         setTimeout(() => {
-          abortedAt = performance.now();
+          order.push('abort');
           controller.abort();
         }, 100);
       },
     });
     const err = await rejection(pending);
-    const rejectedAt = performance.now();
+    order.push('rejected');
 
     expect(err).toBeInstanceOf(CancelledError);
     expect(err.code).toBe('cancelled');
     expect(retries).toEqual([10_000]);
-    expect(abortedAt).toBeGreaterThan(0);
-    expect(rejectedAt - abortedAt).toBeLessThan(100);
-    expect(rejectedAt - started).toBeLessThan(1_000);
+    // Had the abort been ignored, 'sleep ran in full' would come before 'rejected' (~10 s later).
+    expect(order).toEqual(['sleep ~10 s', 'abort', 'rejected']);
     // Give a stray retry every chance to show up: none does.
     await delay(250);
     expect(emulator.requests).toHaveLength(1);
@@ -394,7 +397,7 @@ describe('per-day quota', () => {
     expect(err.message).toContain(quotaId);
     expect(err.message).toContain(resetsAt);
     expect(err.message).toContain(`${PROVIDER}/${MODEL}`);
-    expect(err.message).not.toContain(API_KEY);
+    expect(err.message).not.toContain(TEST_API_KEY);
     expect(err.details).toMatchObject({ quotaId, resetsAt, attempts: 1 });
     expect(s.healing.isAvailable(PROVIDER, MODEL)).toBe(false);
     expect(s.healing.breakerInfo(PROVIDER, MODEL)).toMatchObject({ state: 'open', quota: { id: quotaId, resetsAt } });

@@ -11,17 +11,12 @@ import { DeadOwnerSweep } from '../../src/deadOwnerSweep.js';
 import { InstanceIdentity, instanceMigrations } from '../../src/instance.js';
 import { createLogger } from '../../src/logger.js';
 import { makeTempDir, REPO_ROOT } from '../helpers/paths.js';
+import { waitFor as waitUntil } from '../helpers/wait.js';
 
 const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
 
 /** Polls until `condition` holds; fails with `what` once `timeoutMs` passed (a bound, not a speed claim). */
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = (what: string, condition: () => boolean | Promise<boolean>) => waitUntil(condition, 15_000, what);
 
 function configFor(home: string, sweepIntervalMs?: number): Config {
   const base = loadConfig({ TASK_ORCHESTRATOR_HOME: home, LOG_LEVEL: 'error' });

@@ -7,6 +7,7 @@ import type { TrialFinishedEvent } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
 import { promptOf, startGeminiEmulator, systemOf, type GeminiEmulator, type RecordedRequest } from '../../helpers/geminiEmulator.js';
 import { makeTempDir } from '../../helpers/paths.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
 const spec = (input: Record<string, unknown>): AgentSpec => agentSpecSchema.parse(input);
 const isJudgeRequest = (req: RecordedRequest) => (systemOf(req) ?? '').includes('You are a strict, fair evaluator');
@@ -28,7 +29,7 @@ describe('pre-checks before every agent and judge call', () => {
     emulator.setDefault(undefined);
     config = loadConfig({
       TASK_ORCHESTRATOR_HOME: makeTempDir(),
-      GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno',
+      GEMINI_API_KEY: TEST_API_KEY,
       GEMINI_BASE_URL: emulator.url,
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',

@@ -6,6 +6,7 @@ import type { EventBus, TrialFinishedEvent } from '../../../src/events.js';
 import { createLogger, type LogRecord } from '../../../src/logger.js';
 import { startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
 import { makeTempDir } from '../../helpers/paths.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
 const spec = (input: Record<string, unknown>): AgentSpec => agentSpecSchema.parse(input);
 
@@ -31,7 +32,7 @@ describe('trial.finished listeners that fail', () => {
     unhandled.length = 0;
     config = loadConfig({
       TASK_ORCHESTRATOR_HOME: makeTempDir(),
-      GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno',
+      GEMINI_API_KEY: TEST_API_KEY,
       GEMINI_BASE_URL: emulator.url,
     });
   });

@@ -11,9 +11,10 @@ import { serverError, startGeminiEmulator, type GeminiEmulator } from '../../hel
 import { makeTempDir } from '../../helpers/paths.js';
 import { breakerOpened } from './events.js';
 import { startReceiver, TEST_SECRET, type Receiver } from './receiver.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'alertChild.mjs');
-const API_KEY = 'AIzaSyTESTKEY0123456789abcdefghijklmno';
+const API_KEY = TEST_API_KEY;
 
 describe('alerting in the composed app', () => {
   let receiver: Receiver;

@@ -7,6 +7,7 @@ import { silentLogger } from '../../../src/logger.js';
 import { estimateTokens } from '../../../src/tokenEstimate.js';
 import { startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
 import { makeTempDir } from '../../helpers/paths.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
 /**
  * Issue 12 "Money": calls that cost more than reserved must not break the daily limit. Driven
@@ -48,7 +49,7 @@ describe('budgets hold when calls cost more than reserved (real pipeline, Gemini
     emulator.reset();
     const config = loadConfig({
       TASK_ORCHESTRATOR_HOME: makeTempDir(),
-      GEMINI_API_KEY: 'AIzaSyTESTKEY0123456789abcdefghijklmno',
+      GEMINI_API_KEY: TEST_API_KEY,
       GEMINI_BASE_URL: emulator.url,
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',

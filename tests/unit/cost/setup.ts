@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ManualClock } from '../../../src/clock.js';
 import { loadConfig, type Config, type ModelPrice } from '../../../src/config.js';
@@ -8,6 +7,7 @@ import { EventBus, type BudgetThresholdEvent } from '../../../src/events.js';
 import { createLogger } from '../../../src/logger.js';
 import { CostService, costMigrations } from '../../../src/cost/costService.js';
 import { InstanceIdentity } from '../../../src/instance.js';
+import { makeTempDir } from '../../helpers/paths.js';
 
 export const ZONE = 'Europe/Berlin';
 /** 2026-11-27 16:00 in Berlin (UTC+1). */
@@ -36,7 +36,7 @@ export interface Harness {
 }
 
 export function makeHarness(opts: { prices?: Record<string, ModelPrice>; timeZone?: string; ttlMs?: number; now?: number } = {}): Harness {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'to-cost-'));
+  const dir = makeTempDir('to-cost-');
   const dbFile = path.join(dir, 'orchestrator.db');
   const dbs: Db[] = [];
   const open = () => {

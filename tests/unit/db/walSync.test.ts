@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -11,6 +10,7 @@ import { WalSync, type Fsync } from '../../../src/db/walSync.js';
 import { createLogger } from '../../../src/logger.js';
 import { createServer } from '../../../src/server.js';
 import { ALL_TOOLS } from '../../../src/tools/registry.js';
+import { makeTempDir } from '../../helpers/paths.js';
 
 /** An fsync the test releases by hand, recording what each call could see when it started. */
 class GatedFsync {
@@ -35,7 +35,7 @@ let dir: string;
 let db: Db;
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'to-walsync-'));
+  dir = makeTempDir('to-walsync-');
   db = openDatabase(path.join(dir, 'db.sqlite'), { migrations: [{ id: 'test/001', sql: 'CREATE TABLE t (v INTEGER)' }] });
 });
 afterEach(() => {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { InvalidInputError } from '../../../src/errors.js';
 import { exportTrials, runExportCli, TRIAL_RECORD_FORMAT, type ChatExample, type TrialRecordV2 } from '../../../src/eval/export.js';
 import type { GraderResult } from '../../../src/eval/graders/types.js';
 import { trialMigrations, TrialStore } from '../../../src/eval/trialStore.js';
+import { makeTempDir } from '../../helpers/paths.js';
 
 const GOOGLE_KEY = 'AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI';
 const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
@@ -50,7 +50,7 @@ function readJsonl<T>(file: string): T[] {
 }
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'export-'));
+  dir = makeTempDir('export-');
   db = openDatabase(path.join(dir, 'test.db'), { migrations: trialMigrations });
   db.pragma('synchronous = OFF'); // durability is not under test here; speed is
   clock = new ManualClock();

@@ -64,11 +64,10 @@ describe('regex safety', () => {
     ['^(\\w|\\d)+$', '1'.repeat(40_000) + '!'],
     ['(.*a){12}$', 'a'.repeat(40_000) + 'b'],
     ['a*a*a*a*a*a*b', 'a'.repeat(40_000)],
-  ])('%s is accepted and runs in linear time', (pattern, text) => {
+  ])('%s is accepted and runs in linear time', { timeout: 10_000 }, (pattern, text) => {
+    // Hang guard = the test timeout (a backtracking engine never finishes these), not a wall clock.
     expect(checkRegexPattern(pattern)).toBeUndefined();
-    const started = performance.now();
     expect(compileLinearRegex(pattern).test(text)).toBe(false);
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('accepts a normal pattern; refuses an over-long one, bad flags, and syntax RE2 lacks, saying why', () => {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TrialPort } from '../../../src/agents/ports.js';
@@ -8,6 +7,7 @@ import { openDatabase, type Db } from '../../../src/db/database.js';
 import { AppError, InvalidInputError, NotFoundError } from '../../../src/errors.js';
 import type { GraderResult } from '../../../src/eval/graders/types.js';
 import { canTransition, TRIAL_STATUSES, trialMigrations, TrialStore, TrialTransitionError, type TrialStatus } from '../../../src/eval/trialStore.js';
+import { makeTempDir } from '../../helpers/paths.js';
 
 let dir: string;
 let db: Db;
@@ -15,7 +15,7 @@ let clock: ManualClock;
 let store: TrialStore;
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trials-'));
+  dir = makeTempDir('trials-');
   db = openDatabase(path.join(dir, 'test.db'), { migrations: trialMigrations });
   db.pragma('synchronous = OFF'); // durability is not under test here; speed is
   clock = new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0));

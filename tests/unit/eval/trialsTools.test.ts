@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppServices } from '../../../src/app.js';
@@ -11,6 +10,7 @@ import { trialsExport } from '../../../src/tools/trials/trialsExport.js';
 import { trialsGet } from '../../../src/tools/trials/trialsGet.js';
 import { trialsList } from '../../../src/tools/trials/trialsList.js';
 import type { ToolContext, ToolDefinition } from '../../../src/tools/types.js';
+import { makeTempDir } from '../../helpers/paths.js';
 
 const KEY = 'AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI';
 
@@ -36,7 +36,7 @@ async function call(tool: ToolDefinition, args: Record<string, unknown>) {
 }
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trial-tools-'));
+  dir = makeTempDir('trial-tools-');
   db = openDatabase(path.join(dir, 'test.db'), { migrations: trialMigrations });
   db.pragma('synchronous = OFF');
   clock = new ManualClock(Date.UTC(2026, 0, 15, 12));

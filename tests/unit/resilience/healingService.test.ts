@@ -6,11 +6,13 @@ import { EventBus, type BreakerEvent, type RetryEvent } from '../../../src/event
 import { silentLogger } from '../../../src/logger.js';
 import { failureRateOverWindow } from '../../../src/resilience/breakerRules.js';
 import { ProviderResilience, type ResilientCallOptions } from '../../../src/resilience/providerResilience.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
+import { rejectionOf } from '../../helpers/failures.js';
 
 const PROVIDER = 'google_gemini';
 const MODEL = 'gemini-2.5-flash';
 const TARGET = { provider: PROVIDER, model: MODEL };
-const SECRET = 'AIzaSyTESTKEY0123456789abcdefghijkl';
+const SECRET = TEST_API_KEY;
 
 type Step = 'ok' | Error | ((signal: AbortSignal) => Promise<string>);
 
@@ -88,15 +90,7 @@ function harness(env: Record<string, string> = {}, opts: { realSleep?: boolean; 
   return h;
 }
 
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(Error);
-    return err as AppError;
-  }
-  throw new Error('expected the call to fail');
-}
+const rejection = async (p: Promise<unknown>): Promise<AppError> => (await rejectionOf(p, Error)) as AppError;
 
 const names = (h: Harness) => h.emitted.map((e) => e.name);
 
@@ -193,20 +187,18 @@ describe('retries', () => {
     expect(h.healing.breakerInfo(PROVIDER, MODEL).consecutiveFailures).toBe(counted);
   });
 
-  it('cancellation during a backoff wait rejects at once with CancelledError and makes no further attempt', async () => {
-    // Real sleep and a 10 s base delay: only the abort can end the wait quickly.
+  // Real sleep and a 10 s base delay: only the abort can end the wait before this test's 5 s
+  // timeout (the hang guard; no elapsed-time assertion to flake on a loaded machine).
+  it('cancellation during a backoff wait rejects at once with CancelledError and makes no further attempt', { timeout: 5_000 }, async () => {
     const h = harness({ TASK_ORCHESTRATOR_RETRY_BASE_MS: '10000' }, { realSleep: true });
     const controller = new AbortController();
-    const started = performance.now();
     const err = await rejection(
       h.run([httpError(503), 'ok'], {
         signal: controller.signal,
         onRetry: () => setTimeout(() => controller.abort(), 10),
       }),
     );
-    const elapsed = performance.now() - started;
     expect(err).toBeInstanceOf(CancelledError);
-    expect(elapsed).toBeLessThan(100);
     expect(h.calls).toBe(1);
     // A cancellation is neither a give-up nor a breaker failure beyond the 503 itself.
     expect(names(h)).not.toContain('retry.gave_up');

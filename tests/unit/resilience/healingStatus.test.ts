@@ -8,8 +8,9 @@ import { silentLogger } from '../../../src/logger.js';
 import { ProviderResilience } from '../../../src/resilience/providerResilience.js';
 import { healingStatus } from '../../../src/tools/healing/healingStatus.js';
 import type { ToolContext } from '../../../src/tools/types.js';
+import { TEST_API_KEY } from '../../helpers/keys.js';
 
-const SECRET = 'AIzaSyTESTKEY0123456789abcdefghijkl';
+const SECRET = TEST_API_KEY;
 const ctx: ToolContext = {
   signal: new AbortController().signal,
   wantsProgress: false,
