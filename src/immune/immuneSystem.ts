@@ -138,6 +138,9 @@ export class ImmuneSystem {
 
   /** Votes on each guardrail the call carried, and per-model outcomes of the patterns it matched. */
   private learnFromOutcome(e: TrialFinishedEvent, ours: AppliedGuardrail[], recordedIn: string | undefined): void {
+    // Nothing of ours was applied, so there is no tally and no matched pattern to update: no
+    // transaction either (an empty one still costs a commit on every unguarded call).
+    if (ours.length === 0) return;
     const graded = e.status === 'passed' || e.status === 'failed';
     const now = this.deps.clock.now();
     const patterns = new Set<string>();
