@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from '../../src/prediction/random.js';
 
 /**
  * The protocol-neutral half of the provider emulators (Gemini, OpenAI-compatible): a real HTTP
@@ -124,18 +125,6 @@ export interface HttpEmulator {
   reset(): void;
   /** Stops listening and destroys every open socket, so nothing keeps the process alive. */
   close(): Promise<void>;
-}
-
-/** mulberry32: tiny, seedable, good enough for failure injection. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function startHttpEmulator(protocol: EmulatorProtocol, opts: HttpEmulatorOptions = {}): Promise<HttpEmulator> {
