@@ -36,6 +36,19 @@ export interface RuleBasics {
   groupIntervalMs: number;
 }
 
+/** What every rule shares: its timing comes from its settings (RuleBasics), not a copy kept beside them. */
+export abstract class RuleWithBasics<B extends RuleBasics = RuleBasics> {
+  constructor(protected readonly basics: B) {}
+
+  get cooldownMs(): number {
+    return this.basics.cooldownMs;
+  }
+
+  get groupIntervalMs(): number {
+    return this.basics.groupIntervalMs;
+  }
+}
+
 /** A trial that counts as a model failure: failed grading or errored for a reason the model owns. */
 export function isModelFailure(e: OrchestratorEvents['trial.finished']): boolean {
   if (e.status === 'failed') return true;

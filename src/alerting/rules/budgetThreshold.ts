@@ -1,24 +1,21 @@
 import type { Severity } from '../config.js';
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject } from '../types.js';
+import { modelSubject, RuleWithBasics } from '../types.js';
 
 /**
  * budget_threshold: the cost service's fact "spend crossed p% of a limit" (recorded once per
  * period across processes) becomes an alert when p is one of `percents`. Severity rises with p
  * unless configured.
  */
-export class BudgetThresholdRule implements AlertRule {
+export class BudgetThresholdRule extends RuleWithBasics<RuleBasics & { severityConfigured: boolean }> implements AlertRule {
   readonly id = 'budget_threshold' as const;
   readonly events = ['budget.threshold'] as const;
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
 
   constructor(
-    private readonly basics: RuleBasics & { severityConfigured: boolean },
+    basics: RuleBasics & { severityConfigured: boolean },
     private readonly percents: readonly number[],
   ) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
+    super(basics);
   }
 
   evaluate(input: RuleInput): AlertCandidate[] {

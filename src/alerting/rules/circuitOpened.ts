@@ -1,17 +1,10 @@
-import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject } from '../types.js';
+import type { AlertCandidate, AlertRule, RuleInput } from '../types.js';
+import { modelSubject, RuleWithBasics } from '../types.js';
 
 /** circuit_opened: a provider/model's breaker opened; calls to it are refused until it probes. */
-export class CircuitOpenedRule implements AlertRule {
+export class CircuitOpenedRule extends RuleWithBasics implements AlertRule {
   readonly id = 'circuit_opened' as const;
   readonly events = ['breaker.opened'] as const;
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
-
-  constructor(private readonly basics: RuleBasics) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
-  }
 
   evaluate(input: RuleInput): AlertCandidate[] {
     if (input.name !== 'breaker.opened') return [];

@@ -1,4 +1,5 @@
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
+import { RuleWithBasics } from '../types.js';
 import { isModelFailure, modelSubject } from '../types.js';
 
 /** Subjects tracked at once (patterns can be many); the longest-quiet is forgotten first. */
@@ -9,20 +10,17 @@ const MAX_STREAKS = 10_000;
  * passed trial resets it. By pattern: per failure pattern, reset when its model passes a trial.
  * Fires when the streak reaches `count`, again only after a reset.
  */
-export class ConsecutiveFailuresRule implements AlertRule {
+export class ConsecutiveFailuresRule extends RuleWithBasics implements AlertRule {
   readonly id = 'consecutive_failures' as const;
   readonly events: readonly ('trial.finished' | 'failure.recorded')[];
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
   private readonly streaks = new Map<string, { n: number; model: string; last: string }>();
 
   constructor(
-    private readonly basics: RuleBasics,
+    basics: RuleBasics,
     private readonly count: number,
     private readonly by: 'model' | 'pattern',
   ) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
+    super(basics);
     this.events = by === 'model' ? ['trial.finished'] : ['trial.finished', 'failure.recorded'];
   }
 

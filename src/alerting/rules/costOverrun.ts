@@ -1,19 +1,16 @@
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject } from '../types.js';
+import { modelSubject, RuleWithBasics } from '../types.js';
 
 /** cost_overrun: a call cost at least `minRatio` times what its reservation held. */
-export class CostOverrunRule implements AlertRule {
+export class CostOverrunRule extends RuleWithBasics implements AlertRule {
   readonly id = 'cost_overrun' as const;
   readonly events = ['cost.overrun'] as const;
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
 
   constructor(
-    private readonly basics: RuleBasics,
+    basics: RuleBasics,
     private readonly minRatio: number,
   ) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
+    super(basics);
   }
 
   evaluate(input: RuleInput): AlertCandidate[] {

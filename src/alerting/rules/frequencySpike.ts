@@ -1,4 +1,5 @@
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
+import { RuleWithBasics } from '../types.js';
 import { isModelFailure } from '../types.js';
 
 export interface FrequencySpikeSettings {
@@ -14,22 +15,19 @@ export interface FrequencySpikeSettings {
  * frequency_spike: failures in the current window (tumbling, `windowMs`) at least `minCount` and
  * at least `factor` times the EWMA of earlier windows' counts. Fires once per window.
  */
-export class FrequencySpikeRule implements AlertRule {
+export class FrequencySpikeRule extends RuleWithBasics implements AlertRule {
   readonly id = 'frequency_spike' as const;
   readonly events = ['trial.finished'] as const;
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
   private window: number | undefined;
   private count = 0;
   private baseline = 0;
   private firedInWindow = false;
 
   constructor(
-    private readonly basics: RuleBasics,
+    basics: RuleBasics,
     private readonly settings: FrequencySpikeSettings,
   ) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
+    super(basics);
   }
 
   evaluate(input: RuleInput, now: number): AlertCandidate[] {

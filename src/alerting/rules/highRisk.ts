@@ -1,19 +1,16 @@
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject } from '../types.js';
+import { modelSubject, RuleWithBasics } from '../types.js';
 
 /** high_risk: the failure predictor rated a call above the threshold (its own when none is set). */
-export class HighRiskRule implements AlertRule {
+export class HighRiskRule extends RuleWithBasics implements AlertRule {
   readonly id = 'high_risk' as const;
   readonly events = ['risk.assessed'] as const;
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
 
   constructor(
-    private readonly basics: RuleBasics,
+    basics: RuleBasics,
     private readonly threshold: number | undefined,
   ) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
+    super(basics);
   }
 
   evaluate(input: RuleInput): AlertCandidate[] {

@@ -1,17 +1,10 @@
-import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject } from '../types.js';
+import type { AlertCandidate, AlertRule, RuleInput } from '../types.js';
+import { modelSubject, RuleWithBasics } from '../types.js';
 
 /** new_pattern: the failure memory saw a failure fingerprint for the first time. */
-export class NewPatternRule implements AlertRule {
+export class NewPatternRule extends RuleWithBasics implements AlertRule {
   readonly id = 'new_pattern' as const;
   readonly events = ['failure.recorded'] as const;
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
-
-  constructor(private readonly basics: RuleBasics) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
-  }
 
   evaluate(input: RuleInput): AlertCandidate[] {
     if (input.name !== 'failure.recorded' || !input.event.isNewPattern) return [];

@@ -1,17 +1,10 @@
-import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject } from '../types.js';
+import type { AlertCandidate, AlertRule, RuleInput } from '../types.js';
+import { modelSubject, RuleWithBasics } from '../types.js';
 
 /** rate_limited: a provider asked us to slow down (back-pressure; info by default). */
-export class RateLimitedRule implements AlertRule {
+export class RateLimitedRule extends RuleWithBasics implements AlertRule {
   readonly id = 'rate_limited' as const;
   readonly events = ['rate_limit.hit'] as const;
-  readonly cooldownMs: number;
-  readonly groupIntervalMs: number;
-
-  constructor(private readonly basics: RuleBasics) {
-    this.cooldownMs = basics.cooldownMs;
-    this.groupIntervalMs = basics.groupIntervalMs;
-  }
 
   evaluate(input: RuleInput): AlertCandidate[] {
     if (input.name !== 'rate_limit.hit') return [];
