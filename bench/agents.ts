@@ -9,7 +9,7 @@ import type { AgentSpec } from '../src/agents/spawnSchema.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { GeminiProvider } from '../src/providers/gemini.js';
-import type { GenerateRequest, GenerateResult, Provider } from '../src/providers/types.js';
+import { TimedProvider } from './timedProvider.js';
 import { GoogleGenAI } from '@google/genai';
 import { startGeminiEmulator, type GeminiEmulator } from '../tests/helpers/geminiEmulator.js';
 import { startServer } from '../tests/helpers/serverProcess.js';
@@ -44,23 +44,6 @@ const TARGET_RATIO = 1.15;
 const OVERHEAD_SAMPLES = 500;
 /** Wall-time repetitions per setting; the median is reported (single runs vary by a few percent). */
 const WALL_REPS = 7;
-
-/** Clocks the time spent inside the real provider's generate(). */
-class TimedProvider implements Provider {
-  readonly id = 'google_gemini' as const;
-  totalMs = 0;
-  calls = 0;
-  constructor(private readonly inner: Provider) {}
-  async generate(request: GenerateRequest): Promise<GenerateResult> {
-    const started = performance.now();
-    try {
-      return await this.inner.generate(request);
-    } finally {
-      this.totalMs += performance.now() - started;
-      this.calls++;
-    }
-  }
-}
 
 interface InProcess {
   app: App;

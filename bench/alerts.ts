@@ -8,7 +8,7 @@ import type { AgentSpec } from '../src/agents/spawnSchema.js';
 import { loadConfig, type Env } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { GeminiProvider } from '../src/providers/gemini.js';
-import type { GenerateRequest, GenerateResult, Provider } from '../src/providers/types.js';
+import { TimedProvider } from './timedProvider.js';
 import { startGeminiEmulator, type GeminiEmulator } from '../tests/helpers/geminiEmulator.js';
 import { fmt, percentile } from './stats.js';
 
@@ -54,20 +54,6 @@ async function startReceiver(): Promise<Receiver> {
   r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   r.close = () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
   return r;
-}
-
-class TimedProvider implements Provider {
-  readonly id = 'google_gemini' as const;
-  totalMs = 0;
-  constructor(private readonly inner: Provider) {}
-  async generate(request: GenerateRequest): Promise<GenerateResult> {
-    const started = performance.now();
-    try {
-      return await this.inner.generate(request);
-    } finally {
-      this.totalMs += performance.now() - started;
-    }
-  }
 }
 
 interface BenchApp {
