@@ -6,7 +6,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { agentsConfig, costConfig, providersConfig, resilienceConfig, tracingConfig } from './configSlices.js';
 import { CostService, costMigrations } from './cost/costService.js';
-import { openDatabase, runAtomic, type Db, type Migration } from './db/database.js';
+import { atomicRunner, openDatabase, type Db, type Migration } from './db/database.js';
 import { WalSync, type Fsync } from './db/walSync.js';
 import { DeadOwnerSweep } from './deadOwnerSweep.js';
 import { EventBus } from './events.js';
@@ -137,7 +137,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     cost,
     trials,
     tracer,
-    atomic: (fn) => runAtomic(db, fn),
+    atomic: atomicRunner(db),
     walSync,
     // The immune system checks first: what it redacts or fences off, later pre-checks never see raw.
     preChecks: [...(config.immune.mode === 'off' ? [] : [immune.preCheck]), predictionPreCheck, ...(deps.preChecks ?? [])],

@@ -32,22 +32,29 @@ export interface BookedCall {
   tags?: string[];
 }
 
+/** A new trial's fields as the pipeline knows them at its first write. */
+export interface NewTrialFields {
+  id: string;
+  prompt: string;
+  /** The prompt as sent, when a pre-check rewrote it. */
+  processedPrompt?: string | null;
+  guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }>;
+  system: string | null;
+  responseSchema: Record<string, unknown> | null;
+  provider: string;
+  taskId: number | null;
+  tags: string[];
+  parentRunId: string | null;
+}
+
+/** The pipeline's writes to the trial store: few and lean, since they run for every agent call. */
 export interface TrialPort {
-  create(t: {
-    id: string;
-    prompt: string;
-    /** The prompt as sent, when a pre-check rewrote it. */
-    processedPrompt?: string | null;
-    guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }>;
-    system: string | null;
-    responseSchema: Record<string, unknown> | null;
-    provider: string;
-    taskId: number | null;
-    tags: string[];
-    parentRunId: string | null;
-  }): { id: string };
-  markRunning(id: string): unknown;
-  complete(
+  /** A trial that never reached a provider (refused before its first request). */
+  create(t: NewTrialFields): unknown;
+  /** A trial whose first request is about to go out: it starts as running. */
+  open(t: NewTrialFields): void;
+  /** The graded answer: completed and graded at once. */
+  finish(
     id: string,
     r: {
       output: string;
@@ -63,8 +70,8 @@ export interface TrialPort {
       /** Every guardrail applied by then (judge pre-checks add theirs after the trial was created). */
       guardrails?: ReadonlyArray<{ id: string; kind: string; reason: string }>;
     },
-  ): unknown;
-  grade(id: string, results: readonly GraderResult[], passed: boolean, update?: { score?: number | null; incomplete?: boolean }): unknown;
+    grading: { results: readonly GraderResult[]; passed: boolean; score?: number | null; incomplete?: boolean },
+  ): void;
   error(id: string, e: { code: string; message: string; costUsd: number; attempts: number; latencyMs: number; model: string | null }): unknown;
 }
 

@@ -13,7 +13,7 @@ import type { GenerateResult, ProviderId } from '../providers/types.js';
 import { emptyAnswerReason } from './finishReason.js';
 import { GuardedProvider, guardedGenerate, type GuardDeps } from './guardedCall.js';
 import { selectModel, type ModelChoice } from './modelSelection.js';
-import type { CostPort, ReserveRequest, TrialPort } from './ports.js';
+import type { CostPort, NewTrialFields, ReserveRequest, TrialPort } from './ports.js';
 import type { PreCheck, PreCheckInput } from './preCheck.js';
 import { immuneReport, runPreChecks, untouched, type PreCheckOutcome } from './preCheckRunner.js';
 import type { SpawnObservers } from './spawnObserver.js';
@@ -135,8 +135,7 @@ export class SpawnRun {
     const { trials, cost, atomic } = this.deps;
     if (this.trialOpen) return cost.reserve(request);
     const reservation = atomic(() => {
-      trials.create(this.newTrial());
-      trials.markRunning(this.trialId);
+      trials.open(this.newTrial());
       return cost.reserve(request);
     });
     this.trialOpen = true;
@@ -240,7 +239,7 @@ export class SpawnRun {
 
   /** Stores the answer on the trial and builds the result from it. */
   private finish(answer: Answer): AgentResult {
-    const { trials, atomic } = this.deps;
+    const { trials } = this.deps;
     const { result: call, json, grading } = answer;
     this.choice = answer.choice;
     const text = call.text;
@@ -248,8 +247,9 @@ export class SpawnRun {
     const { finishReason } = call;
     // The graders can only see that the text is empty; the provider may have said why.
     const why = !grading.passed && text.trim() === '' ? emptyAnswerReason(finishReason, call.providerFinishReason) : undefined;
-    atomic(() => {
-      trials.complete(this.trialId, {
+    trials.finish(
+      this.trialId,
+      {
         output: text,
         ...(json?.ok && { parsedJson: json.value }),
         finishReason,
@@ -261,9 +261,9 @@ export class SpawnRun {
         latencyMs: this.elapsed(),
         attempts: this.attempts,
         guardrails: this.pre.guardrails,
-      });
-      trials.grade(this.trialId, grading.results, grading.passed, { score: grading.score, incomplete: grading.incomplete });
-    });
+      },
+      { results: grading.results, passed: grading.passed, score: grading.score, incomplete: grading.incomplete },
+    );
     return this.result({
       status: grading.passed ? 'passed' : 'failed',
       text,
@@ -386,7 +386,7 @@ export class SpawnRun {
     };
   }
 
-  private newTrial(): Parameters<TrialPort['create']>[0] {
+  private newTrial(): NewTrialFields {
     const { spec } = this.plan;
     return {
       id: this.trialId,

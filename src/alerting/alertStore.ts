@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cachedPrepare, runAtomic, type Db, type Migration } from '../db/database.js';
+import { atomicRunner, cachedPrepare, type Atomic, type Db, type Migration } from '../db/database.js';
 import type { Severity } from './config.js';
 
 /**
@@ -134,8 +134,11 @@ export interface AlertFilter {
 export class AlertStore {
   private readonly sql: ReturnType<typeof cachedPrepare>;
 
-  constructor(private readonly db: Db) {
+  private readonly atomic: Atomic;
+
+  constructor(db: Db) {
     this.sql = cachedPrepare(db);
+    this.atomic = atomicRunner(db);
   }
 
   /**
@@ -144,7 +147,7 @@ export class AlertStore {
    * one group interval after the group's last), with an outbox row per live receiver.
    */
   record(a: NewAlert, receivers: readonly string[], now: number): RecordResult {
-    return runAtomic(this.db, () => {
+    return this.atomic(() => {
       const latest = this.sql(`SELECT id, occurrences, fired_ms, cooldown_until_ms FROM alerts WHERE fingerprint = ? ORDER BY fired_ms DESC LIMIT 1`).get(a.fingerprint) as
         | { id: string; occurrences: number; fired_ms: number; cooldown_until_ms: number }
         | undefined;
@@ -199,7 +202,7 @@ export class AlertStore {
 
   /** Takes the oldest due row of `receiver` under a lease, sealing its notification (its alerts are final). */
   claim(receiver: string, owner: string, now: number, leaseMs: number): ClaimedDelivery | undefined {
-    return runAtomic(this.db, () => {
+    return this.atomic(() => {
       const row = this.sql(
         `SELECT o.notification_id, o.attempts, n.created_ms FROM alert_outbox o JOIN alert_notifications n ON n.id = o.notification_id
          WHERE o.receiver = ? AND o.status = 'pending' AND o.next_attempt_ms <= ? AND n.due_ms <= ? AND (o.lease_until_ms IS NULL OR o.lease_until_ms < ?)
@@ -219,7 +222,7 @@ export class AlertStore {
   }
 
   delivered(d: ClaimedDelivery, owner: string, status: number, now: number): void {
-    runAtomic(this.db, () => {
+    this.atomic(() => {
       const changed = this.sql(
         `UPDATE alert_outbox SET status = 'delivered', delivered_ms = ?, last_status = ?, lease_owner = NULL, lease_until_ms = NULL
          WHERE notification_id = ? AND receiver = ? AND lease_owner = ? AND status = 'pending'`,
@@ -230,7 +233,7 @@ export class AlertStore {
 
   /** A failed attempt: retried at `nextMs`, or dead when out of attempts. */
   failed(d: ClaimedDelivery, owner: string, error: string, status: number | null, nextMs: number | null, now: number): void {
-    runAtomic(this.db, () => {
+    this.atomic(() => {
       const dead = nextMs === null;
       const changed = this.sql(
         `UPDATE alert_outbox SET status = ?, next_attempt_ms = COALESCE(?, next_attempt_ms), last_status = ?, last_error = ?, lease_owner = NULL, lease_until_ms = NULL
@@ -249,7 +252,7 @@ export class AlertStore {
 
   /** The receiver answered 410 Gone: stop sending to it, and drop what was queued for it. */
   disable(receiver: string, reason: string, now: number): void {
-    runAtomic(this.db, () => {
+    this.atomic(() => {
       this.bumpReceiver(receiver, { lastError: reason, lastErrorMs: now });
       this.sql(`UPDATE alert_receivers SET disabled_ms = ?, disabled_reason = ? WHERE receiver = ?`).run(now, reason, receiver);
       this.sql(`UPDATE alert_outbox SET status = 'disabled', lease_owner = NULL, lease_until_ms = NULL WHERE receiver = ? AND status = 'pending'`).run(receiver);
@@ -310,7 +313,7 @@ export class AlertStore {
 
   /** Marks an alert acknowledged; returns the row (unchanged when already acked). */
   ack(id: string, now: number): { alert: AlertRow; alreadyAcked: boolean } | undefined {
-    return runAtomic(this.db, () => {
+    return this.atomic(() => {
       const row = this.get(id);
       if (!row) return undefined;
       if (row.status === 'acked') return { alert: row, alreadyAcked: true };

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db, Migration } from '../db/database.js';
+import { atomicRunner, type Atomic, type Db, type Migration } from '../db/database.js';
 import { nanoToUsd } from './prices.js';
 import { ZonedCalendar, type OffsetSegment } from '../zonedCalendar.js';
 
@@ -228,6 +228,7 @@ export class LedgerStore {
   private readonly calendars = new Map<string, ZonedCalendar>();
   private readonly dayCache = new Map<string, DayInfo>();
   private readonly cache = new Map<string, Statement>();
+  private readonly atomic: Atomic;
 
   /** Registers `calendar`'s zone (building its day rollups if new) so summaries can use them. */
   constructor(
@@ -235,6 +236,7 @@ export class LedgerStore {
     private readonly calendar: ZonedCalendar,
     clockNow: () => number = Date.now,
   ) {
+    this.atomic = atomicRunner(db);
     this.zone = calendar.timeZone;
     this.calendars.set(this.zone, calendar);
     this.registerZone(clockNow());
@@ -242,7 +244,7 @@ export class LedgerStore {
 
   /** Inserts one row (a savepoint inside the caller's transaction, else its own IMMEDIATE one). */
   insert(row: NewLedgerRow): LedgerEntry {
-    const ids = this.db.transaction(() => this.writeRows([row])).immediate();
+    const ids = this.atomic(() => this.writeRows([row]));
     return toEntry(this.stmt('SELECT * FROM ledger WHERE id = ?').get(ids[0]) as LedgerRow);
   }
 

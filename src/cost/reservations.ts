@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { Db } from '../db/database.js';
+import { atomicRunner, type Atomic, type Db } from '../db/database.js';
 import { InvalidInputError, NotFoundError, errorMessage, type BudgetExceededError } from '../errors.js';
 import type { BudgetThresholdEvent, EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -79,7 +79,10 @@ export class ReservationBook {
   private readonly warnedLate = new Set<string>();
   private renewTimer: NodeJS.Timeout | undefined;
 
+  private readonly atomic: Atomic;
+
   constructor(private readonly d: ReservationDeps) {
+    this.atomic = atomicRunner(d.db);
     this.gate = new AdmissionGate({
       observed: (key) => {
         const [provider, modelKey] = key.split('\u0000') as [string, string];
@@ -120,7 +123,7 @@ export class ReservationBook {
     const id = randomUUID();
     const expires = now + this.d.ttlMs;
 
-    const attempt = this.d.db.transaction((): BudgetExceededError | undefined => {
+    const attempt = (): BudgetExceededError | undefined => {
       let refusal = this.d.limits.findRefusal(req.provider, modelKey, amount, now);
       if (refusal) {
         // Before refusing, free what dead processes (or this one's lost calls) still hold; say what late owners hold.
@@ -145,8 +148,8 @@ export class ReservationBook {
         ratio: this.d.ratios.ratio(req.provider, modelKey),
       });
       return undefined;
-    });
-    const refusal = attempt.immediate();
+    };
+    const refusal = this.atomic(attempt);
     if (refusal) {
       this.d.logger.info('budget refused a call', refusal.details);
       throw refusal;
@@ -174,33 +177,31 @@ export class ReservationBook {
     const now = this.d.clock.now();
     let outcome;
     try {
-      outcome = this.d.db
-        .transaction(() => {
-          const r = this.d.budgets.getReservation(reservationId);
-          if (!r) return { kind: 'missing' as const };
-          if (r.state === 'settled') {
-            const existing = this.d.ledger.getByReservation(reservationId);
-            if (existing) return { kind: 'duplicate' as const, entry: existing };
-          }
-          const { entry, costNano } = this.book(r.provider, r.model, call, now, r);
-          this.d.budgets.markSettled(reservationId, now);
-          const learned: Learned | undefined =
-            this.d.pricing.isFree(r.provider) || (r.amount_nusd === 0 && costNano === 0)
-              ? undefined
-              : this.d.ratios.learn({
-                  provider: r.provider,
-                  modelKey: r.model_key,
-                  reservedNano: r.amount_nusd,
-                  appliedRatio: r.ratio,
-                  costNano,
-                  trialId: entry.trial_id,
-                  reservationId,
-                  nowMs: now,
-                });
-          const alerts = this.d.thresholds.collect(r.provider, r.model_key, now);
-          return { kind: 'booked' as const, entry, reservation: r, alerts, learned };
-        })
-        .immediate();
+      outcome = this.atomic(() => {
+        const r = this.d.budgets.getReservation(reservationId);
+        if (!r) return { kind: 'missing' as const };
+        if (r.state === 'settled') {
+          const existing = this.d.ledger.getByReservation(reservationId);
+          if (existing) return { kind: 'duplicate' as const, entry: existing };
+        }
+        const { entry, costNano } = this.book(r.provider, r.model, call, now, r);
+        this.d.budgets.markSettled(reservationId, now);
+        const learned: Learned | undefined =
+          this.d.pricing.isFree(r.provider) || (r.amount_nusd === 0 && costNano === 0)
+            ? undefined
+            : this.d.ratios.learn({
+                provider: r.provider,
+                modelKey: r.model_key,
+                reservedNano: r.amount_nusd,
+                appliedRatio: r.ratio,
+                costNano,
+                trialId: entry.trial_id,
+                reservationId,
+                nowMs: now,
+              });
+        const alerts = this.d.thresholds.collect(r.provider, r.model_key, now);
+        return { kind: 'booked' as const, entry, reservation: r, alerts, learned };
+      });
     } finally {
       // Even if the write failed: a lease nobody renews expires after the TTL, as it should.
       this.unhold(reservationId);
@@ -254,7 +255,7 @@ export class ReservationBook {
     const now = this.d.clock.now();
     let changed: boolean;
     try {
-      changed = this.d.db.transaction(() => this.d.budgets.closeReservation(reservationId, 'released', now)).immediate();
+      changed = this.atomic(() => this.d.budgets.closeReservation(reservationId, 'released', now));
     } finally {
       this.unhold(reservationId); // a release that failed leaves a lease that runs out
     }
@@ -268,12 +269,10 @@ export class ReservationBook {
     const now = this.d.clock.now();
     const modelKey = this.d.pricing.canonicalModel(call.provider, call.model);
     this.d.pricing.resolve(call.provider, call.model); // warns about an unknown price outside the transaction
-    const { entry, alerts } = this.d.db
-      .transaction(() => {
-        const booked = this.book(call.provider, call.model, call, now, undefined);
-        return { entry: booked.entry, alerts: this.d.thresholds.collect(call.provider, modelKey, now) };
-      })
-      .immediate();
+    const { entry, alerts } = this.atomic(() => {
+      const booked = this.book(call.provider, call.model, call, now, undefined);
+      return { entry: booked.entry, alerts: this.d.thresholds.collect(call.provider, modelKey, now) };
+    });
     this.publishBooked(entry, null, now, alerts);
     return entry;
   }
@@ -284,13 +283,11 @@ export class ReservationBook {
    */
   releaseStale(): number {
     const now = this.d.clock.now();
-    const swept = this.d.db
-      .transaction(() => {
+    const swept = this.atomic(() => {
         const s = this.sweepStale(now);
         this.d.budgets.purgeClosed(now - CLOSED_RESERVATION_RETENTION_MS);
         return s;
-      })
-      .immediate();
+      });
     if (swept.closed > 0) this.d.logger.warn(`released ${swept.closed} stale budget reservation(s) left by dead processes or lost calls`);
     return swept.closed;
   }
@@ -308,7 +305,7 @@ export class ReservationBook {
   renewLeases(): number {
     if (this.held.size === 0) return 0;
     const expires = this.d.clock.now() + this.d.ttlMs;
-    const renewed = this.d.db.transaction(() => [...this.held].filter((id) => this.d.budgets.renew(id, expires))).immediate();
+    const renewed = this.atomic(() => [...this.held].filter((id) => this.d.budgets.renew(id, expires)));
     // An id no longer open (closed elsewhere, or its insert rolled back with an outer transaction) is not ours to keep.
     if (renewed.length < this.held.size) for (const id of [...this.held]) if (!renewed.includes(id)) this.unhold(id);
     return renewed.length;

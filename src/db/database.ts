@@ -103,8 +103,15 @@ function preparePrivateFile(file: string): void {
 }
 
 /** Runs `fn` in one immediate transaction (nested calls become savepoints). */
-export function runAtomic<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+export type Atomic = <T>(fn: () => T) => T;
+
+/**
+ * An Atomic for `db`, built once: better-sqlite3's transaction() wraps a function anew on every
+ * call, which costs more than the BEGIN and COMMIT themselves on the per-agent path.
+ */
+export function atomicRunner(db: Db): Atomic {
+  const tx = db.transaction((fn: () => unknown) => fn());
+  return <T>(fn: () => T) => tx.immediate(fn) as T;
 }
 
 export function runMigrations(db: Db, migrations: readonly Migration[]): void {

@@ -25,6 +25,11 @@ const TRANSITIONS: Record<TrialStatus, readonly TrialStatus[]> = {
   failed: [],
 };
 
+/** The states each state may be reached from (the inverse of TRANSITIONS). */
+const PREDECESSORS = Object.fromEntries(
+  (Object.keys(TRANSITIONS) as TrialStatus[]).map((to) => [to, (Object.keys(TRANSITIONS) as TrialStatus[]).filter((from) => TRANSITIONS[from].includes(to))]),
+) as unknown as Record<TrialStatus, readonly TrialStatus[]>;
+
 export function canTransition(from: TrialStatus, to: TrialStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
@@ -307,7 +312,7 @@ function toTrial(row: TrialRow): Trial {
   };
 }
 
-/** Persists trials. Every status change is checked against the lifecycle inside one IMMEDIATE transaction. */
+/** Persists trials. Every status change is checked against the lifecycle by the UPDATE that makes it. */
 export class TrialStore {
   private readonly newId: () => string;
   /** This server's identity among those sharing the database (see recoverInterrupted). */
@@ -316,7 +321,7 @@ export class TrialStore {
   private readonly sql: (text: string) => Statement;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly clock: Clock,
     opts: TrialStoreOptions = {},
   ) {
@@ -348,66 +353,69 @@ export class TrialStore {
   }
 
   create(input: NewTrial): Trial {
+    return this.get(this.insert(input, 'created'));
+  }
+
+  /**
+   * The agent pipeline's first write: the trial starts as running, its first attempt under way
+   * (created -> running in one INSERT; nothing can see the trial between the two). Returns nothing,
+   * so the hot path reads no row back.
+   */
+  open(input: NewTrial & { id: string }): void {
+    this.insert(input, 'running');
+  }
+
+  private insert(input: NewTrial, status: 'created' | 'running'): string {
     const id = input.id ?? this.newId();
     const ms = this.clock.now();
     const iso = new Date(ms).toISOString();
     this.sql(
-        `INSERT INTO trials (id, status, prompt, processed_prompt, guardrails, system, response_schema, provider, model, model_reason,
-           task_id, tags, parent_run_id, created_at_ms, created_at, updated_at_ms, updated_at, owner_pid, owner_instance)
-         VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        input.prompt,
-        input.processedPrompt ?? null,
-        input.guardrails && input.guardrails.length > 0 ? JSON.stringify(input.guardrails) : null,
-        input.system ?? null,
-        input.responseSchema === undefined ? null : JSON.stringify(input.responseSchema),
-        input.provider ?? null,
-        input.model ?? null,
-        input.modelReason ?? null,
-        input.taskId ?? null,
-        JSON.stringify(normaliseTags(input.tags ?? [])),
-        input.parentRunId ?? null,
-        ms,
-        iso,
-        ms,
-        iso,
-        this.instance.pid,
-        this.instance.id,
-      );
-    return this.get(id);
+      `INSERT INTO trials (id, status, attempts, prompt, processed_prompt, guardrails, system, response_schema, provider, model, model_reason,
+         task_id, tags, parent_run_id, created_at_ms, created_at, updated_at_ms, updated_at, owner_pid, owner_instance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      id,
+      status,
+      status === 'running' ? 1 : 0,
+      input.prompt,
+      input.processedPrompt ?? null,
+      input.guardrails && input.guardrails.length > 0 ? JSON.stringify(input.guardrails) : null,
+      input.system ?? null,
+      input.responseSchema === undefined ? null : JSON.stringify(input.responseSchema),
+      input.provider ?? null,
+      input.model ?? null,
+      input.modelReason ?? null,
+      input.taskId ?? null,
+      JSON.stringify(normaliseTags(input.tags ?? [])),
+      input.parentRunId ?? null,
+      ms,
+      iso,
+      ms,
+      iso,
+      this.instance.pid,
+      this.instance.id,
+    );
+    return id;
   }
 
   /** Starts an attempt: created -> running, or running -> running for a retry (attempts + 1). */
   markRunning(id: string, update: RunningUpdate = {}): Trial {
-    return this.transition(id, 'running', {
+    this.apply(id, 'running', {
       attempts: { sql: 'attempts + 1' },
       provider: update.provider,
       model: update.model,
       model_reason: update.modelReason,
     });
+    return this.get(id);
   }
 
   complete(id: string, update: CompletedUpdate): Trial {
-    return this.transition(id, 'completed', {
-      output: update.output,
-      parsed_json: update.parsedJson === undefined ? undefined : JSON.stringify(update.parsedJson),
-      finish_reason: update.finishReason,
-      provider: update.provider,
-      model: update.model,
-      model_reason: update.modelReason,
-      attempts: update.attempts,
-      input_tokens: update.inputTokens,
-      output_tokens: update.outputTokens,
-      cost_usd: update.costUsd,
-      latency_ms: Math.round(update.latencyMs),
-      guardrails: update.guardrails === undefined || update.guardrails.length === 0 ? undefined : JSON.stringify(update.guardrails),
-    });
+    this.apply(id, 'completed', completedColumns(update));
+    return this.get(id);
   }
 
   error(id: string, update: ErroredUpdate): Trial {
-    return this.transition(id, 'errored', {
+    this.apply(id, 'errored', {
       error_code: update.code,
       error_message: update.message,
       provider: update.provider,
@@ -418,15 +426,21 @@ export class TrialStore {
       cost_usd: update.costUsd,
       latency_ms: update.latencyMs === undefined ? undefined : Math.round(update.latencyMs),
     });
+    return this.get(id);
   }
 
   /** completed -> passed | failed, storing every grader result. */
   grade(id: string, results: readonly GraderResult[], passed: boolean, update: GradeUpdate = {}): Trial {
-    return this.transition(id, passed ? 'passed' : 'failed', {
-      grader_results: JSON.stringify(results),
-      score: update.score ?? null,
-      grading_incomplete: update.incomplete ? 1 : 0,
-    });
+    this.apply(id, passed ? 'passed' : 'failed', gradeColumns(results, update));
+    return this.get(id);
+  }
+
+  /**
+   * The agent pipeline's write for a graded answer: running -> passed | failed in one UPDATE
+   * (complete and grade at once; nothing can see the trial completed but ungraded in between).
+   */
+  finish(id: string, update: CompletedUpdate, grading: { results: readonly GraderResult[]; passed: boolean } & GradeUpdate): void {
+    this.apply(id, grading.passed ? 'passed' : 'failed', { ...completedColumns(update), ...gradeColumns(grading.results, grading) }, ['running']);
   }
 
   get(id: string): Trial {
@@ -465,28 +479,50 @@ export class TrialStore {
     return rows.map(toTrial);
   }
 
-  private transition(id: string, to: TrialStatus, changes: Record<string, unknown>): Trial {
-    const run = this.db.transaction(() => {
-      const row = this.sql('SELECT status FROM trials WHERE id = ?').get(id) as { status: TrialStatus } | undefined;
-      if (!row) throw new NotFoundError(`No trial with id ${id}. Use trials_list to see trial ids.`);
-      if (!canTransition(row.status, to)) throw new TrialTransitionError(id, row.status, to);
-      const ms = this.clock.now();
-      const sets = ['status = ?', 'updated_at_ms = ?', 'updated_at = ?'];
-      const params: unknown[] = [to, ms, new Date(ms).toISOString()];
-      for (const [column, value] of Object.entries(changes)) {
-        if (value === undefined) continue;
-        if (typeof value === 'object' && value !== null && 'sql' in value) {
-          sets.push(`${column} = ${(value as { sql: string }).sql}`);
-        } else {
-          sets.push(`${column} = ?`);
-          params.push(value);
-        }
+  /**
+   * One guarded UPDATE: it changes the row only if the trial is in a state that may become `to`
+   * (atomic without a transaction of its own); when it changed nothing, the row says why.
+   */
+  private apply(id: string, to: TrialStatus, changes: Record<string, unknown>, from: readonly TrialStatus[] = PREDECESSORS[to]): void {
+    const ms = this.clock.now();
+    const sets = ['status = ?', 'updated_at_ms = ?', 'updated_at = ?'];
+    const params: unknown[] = [to, ms, new Date(ms).toISOString()];
+    for (const [column, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      if (typeof value === 'object' && value !== null && 'sql' in value) {
+        sets.push(`${column} = ${(value as { sql: string }).sql}`);
+      } else {
+        sets.push(`${column} = ?`);
+        params.push(value);
       }
-      this.sql(`UPDATE trials SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
-      return this.get(id);
-    });
-    return run.immediate();
+    }
+    const guard = from.map(() => '?').join(', ');
+    if (this.sql(`UPDATE trials SET ${sets.join(', ')} WHERE id = ? AND status IN (${guard})`).run(...params, id, ...from).changes > 0) return;
+    const row = this.sql('SELECT status FROM trials WHERE id = ?').get(id) as { status: TrialStatus } | undefined;
+    if (!row) throw new NotFoundError(`No trial with id ${id}. Use trials_list to see trial ids.`);
+    throw new TrialTransitionError(id, row.status, to);
   }
+}
+
+function completedColumns(update: CompletedUpdate): Record<string, unknown> {
+  return {
+    output: update.output,
+    parsed_json: update.parsedJson === undefined ? undefined : JSON.stringify(update.parsedJson),
+    finish_reason: update.finishReason,
+    provider: update.provider,
+    model: update.model,
+    model_reason: update.modelReason,
+    attempts: update.attempts,
+    input_tokens: update.inputTokens,
+    output_tokens: update.outputTokens,
+    cost_usd: update.costUsd,
+    latency_ms: Math.round(update.latencyMs),
+    guardrails: update.guardrails === undefined || update.guardrails.length === 0 ? undefined : JSON.stringify(update.guardrails),
+  };
+}
+
+function gradeColumns(results: readonly GraderResult[], update: GradeUpdate): Record<string, unknown> {
+  return { grader_results: JSON.stringify(results), score: update.score ?? null, grading_incomplete: update.incomplete ? 1 : 0 };
 }
 
 function clampInt(n: number, min: number, max: number): number {

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { cachedPrepare, type Db } from '../db/database.js';
+import { atomicRunner, cachedPrepare, type Atomic, type Db } from '../db/database.js';
 
 /** SQL of the failure memory; no policy here (see ImmuneSystem). */
 export interface PatternRow {
@@ -71,12 +71,12 @@ export type NewFailure = Omit<FailureRow, 'id'>;
 export class FailureStore {
   private readonly sql: (text: string) => Statement;
 
+  /** One immediate transaction (nested calls become savepoints). */
+  readonly transaction: Atomic;
+
   constructor(readonly db: Db) {
     this.sql = cachedPrepare(db);
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    this.transaction = atomicRunner(db);
   }
 
   allPatterns(): PatternRow[] {

@@ -149,14 +149,20 @@ describe('TrialStore lifecycle', () => {
     expect(() => store.markRunning('tr_nope')).toThrow('No trial with id tr_nope. Use trials_list to see trial ids.');
   });
 
-  it('fits the agent pipeline port', () => {
+  it('fits the agent pipeline port: open starts running, finish completes and grades in one step', () => {
     const port: TrialPort = store;
-    const { id } = port.create({ id: 'tr_given_id', prompt: 'p', system: null, responseSchema: null, provider: 'google_gemini', taskId: null, tags: [], parentRunId: null });
-    port.markRunning(id);
-    port.complete(id, { output: 'o', finishReason: 'stop', model: 'm', modelReason: 'r', inputTokens: 1, outputTokens: 1, costUsd: 0, latencyMs: 1, attempts: 3 });
-    port.grade(id, [passResult], false);
-    expect(id).toBe('tr_given_id');
-    expect(store.get(id)).toMatchObject({ status: 'failed', attempts: 3, model_reason: 'r', finish_reason: 'stop' });
+    const fields = { prompt: 'p', system: null, responseSchema: null, provider: 'google_gemini', taskId: null, tags: [], parentRunId: null };
+    port.open({ id: 'tr_given_id', ...fields });
+    expect(store.get('tr_given_id')).toMatchObject({ status: 'running', attempts: 1 });
+    const answer = { output: 'o', finishReason: 'stop', model: 'm', modelReason: 'r', inputTokens: 1, outputTokens: 1, costUsd: 0, latencyMs: 1, attempts: 3 };
+    port.finish('tr_given_id', answer, { results: [passResult], passed: false, score: 0.25, incomplete: true });
+    expect(store.get('tr_given_id')).toMatchObject({ status: 'failed', attempts: 3, model_reason: 'r', finish_reason: 'stop', output: 'o', score: 0.25, grading_incomplete: true });
+    expect(store.get('tr_given_id').grader_results).toEqual([passResult]);
+    // A finished trial is final; one never opened cannot be finished.
+    expect(() => port.finish('tr_given_id', answer, { results: [], passed: true })).toThrow('Trial tr_given_id is failed and cannot become passed (it is final).');
+    port.create({ id: 'tr_created', ...fields });
+    expect(() => port.finish('tr_created', answer, { results: [], passed: true })).toThrow('Trial tr_created is created and cannot become passed');
+    expect(() => port.finish('tr_nope', answer, { results: [], passed: true })).toThrow(NotFoundError);
   });
 
   it('stores how the answer ended', () => {
