@@ -244,8 +244,7 @@ export class LedgerStore {
 
   /** Inserts one row (a savepoint inside the caller's transaction, else its own IMMEDIATE one). */
   insert(row: NewLedgerRow): LedgerEntry {
-    const ids = this.atomic(() => this.writeRows([row]));
-    return toEntry(this.stmt('SELECT * FROM ledger WHERE id = ?').get(ids[0]) as LedgerRow);
+    return toEntry(this.atomic(() => this.writeRows([row]))[0]!);
   }
 
   /** Inserts many rows in one transaction (imports, benchmarks). Returns the count. */
@@ -343,7 +342,8 @@ export class LedgerStore {
   }
 
   /** Inserts rows and updates every rollup; must run inside a transaction. */
-  private writeRows(rows: readonly NewLedgerRow[]): number[] {
+  /** Returns the rows as stored, so a caller need not read them back. */
+  private writeRows(rows: readonly NewLedgerRow[]): LedgerRow[] {
     const zones = (this.stmt('SELECT zone FROM ledger_zones').all() as Array<{ zone: string }>).map((z) => z.zone);
     const insert = this.stmt(
       `INSERT INTO ledger (time_ms, time_iso, provider, model, model_key, input_tokens, output_tokens, cost_nusd, cost_usd,
@@ -353,7 +353,7 @@ export class LedgerStore {
     const days = new Map<string, Sums & { args: unknown[] }>();
     const taskDays = new Map<string, Sums & { args: unknown[] }>();
     const tagDays = new Map<string, Sums & { args: unknown[] }>();
-    const ids: number[] = [];
+    const written: LedgerRow[] = [];
     for (const raw of rows) {
       const row: NewLedgerRow = {
         ...raw,
@@ -361,24 +361,40 @@ export class LedgerStore {
         outputTokens: Math.max(0, Math.ceil(raw.outputTokens)),
       };
       const tags = [...new Set(row.tags ?? [])];
+      const stored: Omit<LedgerRow, 'id'> = {
+        time_ms: row.timeMs,
+        time_iso: new Date(row.timeMs).toISOString(),
+        provider: row.provider,
+        model: row.model,
+        model_key: row.modelKey,
+        input_tokens: row.inputTokens,
+        output_tokens: row.outputTokens,
+        cost_nusd: row.costNanoUsd,
+        trial_id: row.trialId ?? null,
+        task_id: row.taskId ?? null,
+        tags: JSON.stringify(tags),
+        status: row.status,
+        price_known: row.priceKnown ? 1 : 0,
+        reservation_id: row.reservationId ?? null,
+      };
       const info = insert.run(
-        row.timeMs,
-        new Date(row.timeMs).toISOString(),
-        row.provider,
-        row.model,
-        row.modelKey,
-        row.inputTokens,
-        row.outputTokens,
-        row.costNanoUsd,
+        stored.time_ms,
+        stored.time_iso,
+        stored.provider,
+        stored.model,
+        stored.model_key,
+        stored.input_tokens,
+        stored.output_tokens,
+        stored.cost_nusd,
         nanoToUsd(row.costNanoUsd),
-        row.trialId ?? null,
-        row.taskId ?? null,
-        JSON.stringify(tags),
-        row.status,
-        row.priceKnown ? 1 : 0,
-        row.reservationId ?? null,
+        stored.trial_id,
+        stored.task_id,
+        stored.tags,
+        stored.status,
+        stored.price_known,
+        stored.reservation_id,
       );
-      ids.push(Number(info.lastInsertRowid));
+      written.push({ id: Number(info.lastInsertRowid), ...stored });
       const bucket = Math.floor(row.timeMs / BUCKET_MS);
       addSums(buckets, `${bucket}\u0000${row.provider}\u0000${row.modelKey}`, [bucket, row.provider, row.modelKey], row);
       for (const zone of zones) {
@@ -398,7 +414,7 @@ export class LedgerStore {
     flush(`INSERT INTO ledger_day (zone, day_start, day_number, provider, model_key, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${UPSERT_SUMS}`, days);
     flush(`INSERT INTO ledger_day_task (zone, day_start, day_number, task_key, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ${UPSERT_SUMS}`, taskDays);
     flush(`INSERT INTO ledger_day_tag (zone, day_start, day_number, tag, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ${UPSERT_SUMS}`, tagDays);
-    return ids;
+    return written;
   }
 
   /**
