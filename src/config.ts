@@ -163,6 +163,8 @@ const envSchema = z.object({
   TASK_ORCHESTRATOR_ALERT_TIMEOUT_MS: intWithDefault(5_000, 100, 120_000),
   TASK_ORCHESTRATOR_ALERT_RETRY_BASE_MS: intWithDefault(1_000, 10, 3_600_000),
   TASK_ORCHESTRATOR_ALERT_MAX_ATTEMPTS: intWithDefault(10, 1, 100),
+  // Above the longest cool-down (7 days), so pruning never lets a cooled-down alert fire again.
+  TASK_ORCHESTRATOR_ALERT_RETENTION_DAYS: intWithDefault(90, 8, 36_500),
   TASK_ORCHESTRATOR_MODEL_DIR: optionalString,
   ...immuneEnvShape,
 });
@@ -296,6 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
         retryBaseMs: e.TASK_ORCHESTRATOR_ALERT_RETRY_BASE_MS,
         maxAttempts: e.TASK_ORCHESTRATOR_ALERT_MAX_ATTEMPTS,
       },
+      retentionDays: e.TASK_ORCHESTRATOR_ALERT_RETENTION_DAYS,
     },
     immune: immuneConfigFrom(e),
     secrets,

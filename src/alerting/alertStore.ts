@@ -337,4 +337,22 @@ export class AlertStore {
        WHERE receiver = ?`,
     ).run(d.delivered ?? 0, d.failed ?? 0, d.dead ?? 0, d.lastError ?? null, d.lastErrorMs ?? null, d.lastDeliveredMs ?? null, receiver);
   }
+
+  /**
+   * Deletes the history older than `beforeMs`: alerts last seen before it (unless a delivery of
+   * theirs is still pending), then the finished deliveries and notifications nothing refers to.
+   * One transaction; returns how many alerts went.
+   */
+  prune(beforeMs: number): number {
+    return this.atomic(() => {
+      const alerts = this.sql(
+        `DELETE FROM alerts WHERE last_seen_ms < ?
+           AND (notification_id IS NULL OR notification_id NOT IN (SELECT notification_id FROM alert_outbox WHERE status = 'pending'))`,
+      ).run(beforeMs).changes;
+      const orphaned = `SELECT id FROM alert_notifications WHERE created_ms < ? AND id NOT IN (SELECT notification_id FROM alerts WHERE notification_id IS NOT NULL)`;
+      this.sql(`DELETE FROM alert_outbox WHERE status != 'pending' AND notification_id IN (${orphaned})`).run(beforeMs);
+      this.sql(`DELETE FROM alert_notifications WHERE id IN (${orphaned}) AND id NOT IN (SELECT notification_id FROM alert_outbox)`).run(beforeMs);
+      return alerts;
+    });
+  }
 }

@@ -57,6 +57,9 @@ const MAX_QUEUED_EVENTS = 10_000;
  * rules and SQLite run on the next turn of the event loop and delivery in the worker, so nothing
  * here can slow or fail an agent call.
  */
+/** How often the history is pruned while the server runs (also once at start). */
+const PRUNE_INTERVAL_MS = 6 * 3_600_000;
+
 export class AlertingService {
   readonly store: AlertStore;
   private readonly manager: AlertManager;
@@ -67,6 +70,7 @@ export class AlertingService {
   private queue: RuleInput[] = [];
   private draining: NodeJS.Immediate | undefined;
   private closed = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private readonly counters = { events: 0, fired: 0, deduplicated: 0, rule_errors: 0, dropped_events: 0 };
 
   constructor(private readonly deps: AlertingDeps) {
@@ -101,9 +105,26 @@ export class AlertingService {
     return () => offs.forEach((off) => off());
   }
 
+  /** Deletes alerts last seen more than retentionDays ago (the periodic sweep runs it); returns how many. */
+  pruneHistory(): number {
+    return this.store.prune(this.deps.clock.now() - this.deps.config.retentionDays * 86_400_000);
+  }
+
   /** Starts delivering: what an earlier process left in the outbox goes out now. */
   start(): void {
     this.worker.start();
+    this.pruneQuietly();
+    this.pruneTimer ??= setInterval(() => this.pruneQuietly(), PRUNE_INTERVAL_MS).unref();
+  }
+
+  /** A prune that fails (a locked database) is logged and tried again at the next interval. */
+  private pruneQuietly(): void {
+    try {
+      const pruned = this.pruneHistory();
+      if (pruned > 0) this.deps.logger.info(`pruned ${pruned} alert(s) last seen over ${this.deps.config.retentionDays} days ago`);
+    } catch (err) {
+      this.deps.logger.warn(`could not prune the alert history; trying again later: ${errorMessage(err)}`);
+    }
   }
 
   /** Runs queued events through the rules and sends what is due; resolves when sent (tests). */
@@ -171,6 +192,7 @@ export class AlertingService {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    clearInterval(this.pruneTimer);
     this.drain();
     this.closed = true;
     clearImmediate(this.draining);

@@ -57,6 +57,8 @@ export interface AlertingConfig {
     /** Attempts per receiver before an alert is given up (dead). */
     maxAttempts: number;
   };
+  /** Alerts last seen longer ago than this are deleted, with their finished deliveries. */
+  retentionDays: number;
 }
 
 /** A Standard Webhooks signing secret: whsec_ then base64 of 24 to 64 bytes. */

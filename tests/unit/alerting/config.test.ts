@@ -14,7 +14,13 @@ const error = (env: Record<string, string>) => {
 
 describe('alerting configuration', () => {
   it('no configuration: console only, every rule on its defaults', () => {
-    expect(loadConfig(base).alerting).toEqual({ webhook: undefined, slack: undefined, rules: {}, delivery: { timeoutMs: 5_000, retryBaseMs: 1_000, maxAttempts: 10 } });
+    expect(loadConfig(base).alerting).toEqual({ webhook: undefined, slack: undefined, rules: {}, delivery: { timeoutMs: 5_000, retryBaseMs: 1_000, maxAttempts: 10 }, retentionDays: 90 });
+  });
+
+  it('history retention: 90 days by default; never shorter than the longest cool-down (7 days)', () => {
+    expect(loadConfig({ ...base, TASK_ORCHESTRATOR_ALERT_RETENTION_DAYS: '30' }).alerting.retentionDays).toBe(30);
+    expect(error({ TASK_ORCHESTRATOR_ALERT_RETENTION_DAYS: '7' })).toMatch(/TASK_ORCHESTRATOR_ALERT_RETENTION_DAYS/);
+    expect(error({ TASK_ORCHESTRATOR_ALERT_RETENTION_DAYS: '7' })).toMatch(/8/);
   });
 
   it('webhook and Slack URLs: http or https only, errors name the variable and never echo a webhook URL', () => {

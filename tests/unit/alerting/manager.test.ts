@@ -103,3 +103,47 @@ describe('alert manager: dedupe, cool-down, grouping, history', () => {
     expect(h.events.listenerFailures()).toBe(0);
   });
 });
+
+describe('alert history retention', () => {
+  let h: Harness;
+  let receiver: Receiver;
+  const DAY = 86_400_000;
+  afterEach(async () => {
+    await h?.close();
+    await receiver?.close();
+  });
+
+  it('deletes alerts last seen before the retention, with their finished deliveries, and keeps the rest', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0));
+    receiver = await startReceiver();
+    h = harness(clock, alertingConfig({ webhook: { url: receiver.url, secret: TEST_SECRET }, retentionDays: 90 }));
+    const rows = (table: string) => (h.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    h.events.emit('breaker.opened', breakerOpened('gemini-2.5-flash'));
+    await h.service.flush();
+    clock.advance(50 * DAY);
+    h.events.emit('breaker.opened', breakerOpened('gemini-2.5-pro'));
+    await h.service.flush();
+    expect(receiver.requests).toHaveLength(2);
+    expect(h.service.pruneHistory()).toBe(0); // the older one is 50 days old
+
+    clock.advance(41 * DAY); // 91 and 41 days
+    expect(h.service.pruneHistory()).toBe(1);
+    expect(h.service.list({ limit: 10 }).map((a) => a.subject)).toEqual(['google_gemini/gemini-2.5-pro']);
+    expect([rows('alerts'), rows('alert_notifications'), rows('alert_outbox')]).toEqual([1, 1, 1]);
+    expect(h.db.pragma('foreign_key_check')).toEqual([]);
+    expect(h.service.pruneHistory()).toBe(0);
+  });
+
+  it('keeps an old alert whose delivery is still pending', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0));
+    receiver = await startReceiver();
+    receiver.setDefault({ status: 503 });
+    h = harness(clock, alertingConfig({ webhook: { url: receiver.url, secret: TEST_SECRET }, retentionDays: 30, delivery: { timeoutMs: 2_000, retryBaseMs: 100 * DAY, maxAttempts: 5 } }));
+    h.events.emit('breaker.opened', breakerOpened());
+    await h.service.flush();
+    expect(receiver.requests).toHaveLength(1);
+    clock.advance(60 * DAY); // the retry is not due for 100 days
+    expect(h.service.pruneHistory()).toBe(0);
+    expect(h.service.list({ limit: 10 })).toHaveLength(1);
+  });
+});

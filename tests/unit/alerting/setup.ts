@@ -18,7 +18,7 @@ export interface Harness {
 }
 
 export function alertingConfig(over: Partial<AlertingConfig> = {}): AlertingConfig {
-  return { webhook: undefined, slack: undefined, rules: {}, delivery: { timeoutMs: 2_000, retryBaseMs: 1_000, maxAttempts: 5 }, ...over };
+  return { webhook: undefined, slack: undefined, rules: {}, delivery: { timeoutMs: 2_000, retryBaseMs: 1_000, maxAttempts: 5 }, retentionDays: 90, ...over };
 }
 
 /** An AlertingService on its own database file (or a given one), wired to its own bus. */
