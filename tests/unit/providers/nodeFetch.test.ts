@@ -42,6 +42,23 @@ describe('NodeFetch (the HTTP under @google/genai)', () => {
     expect((await fetch(`${url}/empty`)).status).toBe(204);
   });
 
+  it('answers read like a fetch Response: ok, text, arrayBuffer, a stream on request, a body read once', async () => {
+    const call = () => fetch(`${url}/echo`, { method: 'POST', body: 'hi' });
+    const a = await call();
+    expect(a.ok).toBe(true);
+    expect(a.bodyUsed).toBe(false);
+    const copy = a.clone();
+    expect(await a.text()).toBe('{"body":"hi"}');
+    expect(a.bodyUsed).toBe(true);
+    await expect(a.json()).rejects.toThrow(TypeError);
+    expect(new TextDecoder().decode(await copy.arrayBuffer())).toBe('{"body":"hi"}');
+    const streamed = await new Response((await call()).body).text();
+    expect(streamed).toBe('{"body":"hi"}');
+    const empty = await fetch(`${url}/empty`);
+    expect(empty.body).toBeNull();
+    expect(await empty.text()).toBe('');
+  });
+
   it('a connection dropped mid-answer is a network error, as with fetch', async () => {
     const err = (await fetch(`${url}/drop`).catch((e: unknown) => e)) as TypeError;
     expect(err).toBeInstanceOf(TypeError);
