@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ManualClock } from '../src/clock.js';
 import { openDatabase } from '../src/db/database.js';
 import { TaskImporter } from '../src/tasks/import/importer.js';
@@ -61,6 +62,8 @@ interface ChildReport {
   ms: number;
   baselineRssMb: number;
   peakRssMb: number;
+  /** The longest the event loop was blocked during the import (other tool calls wait that long). */
+  maxBlockMs: number;
   created: number;
   skipped: number;
 }
@@ -71,11 +74,14 @@ async function child(file: string, dbFile: string): Promise<void> {
   const clock = new ManualClock(NOW);
   const importer = new TaskImporter({ store: new TaskStore(db, clock), clock });
   const baselineRssMb = process.memoryUsage().rss / 1024 / 1024;
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   const t0 = performance.now();
   const r = await importer.run({ path: file });
   const ms = performance.now() - t0;
+  delay.disable();
   db.close();
-  const report: ChildReport = { ms, baselineRssMb, peakRssMb: process.resourceUsage().maxRSS / 1024, created: r.created, skipped: r.skipped.length };
+  const report: ChildReport = { ms, baselineRssMb, peakRssMb: process.resourceUsage().maxRSS / 1024, maxBlockMs: delay.max / 1e6, created: r.created, skipped: r.skipped.length };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
@@ -103,7 +109,7 @@ export async function run(): Promise<void> {
       console.log(
         `  ${label} (${size(file)}): ${(r.ms / 1000).toFixed(2)} s (${Math.round(items / (r.ms / 1000))} items/s), ` +
           `peak RSS ${r.peakRssMb.toFixed(0)} MB (baseline ${r.baselineRssMb.toFixed(0)} MB, +${(r.peakRssMb - r.baselineRssMb).toFixed(0)} MB), ` +
-          `${r.created} created, ${r.skipped} skipped`,
+          `event loop blocked at most ${r.maxBlockMs.toFixed(0)} ms at a time, ${r.created} created, ${r.skipped} skipped`,
       );
     }
   } finally {

@@ -48,3 +48,15 @@ export function resolveTimeZone(name: string): string | undefined {
   const fromWindows = windowsToIana(trimmed);
   return fromWindows && isIanaTimeZone(fromWindows) ? fromWindows : undefined;
 }
+
+/**
+ * resolveTimeZone with its answers kept, for one calendar's import: a calendar names a few zones
+ * thousands of times, and each look-up builds an Intl.DateTimeFormat (~0.1 ms).
+ */
+export function memoizedZoneResolver(): (name: string) => string | undefined {
+  const known = new Map<string, string | undefined>();
+  return (name) => {
+    if (!known.has(name)) known.set(name, resolveTimeZone(name));
+    return known.get(name);
+  };
+}

@@ -133,7 +133,7 @@ export async function mapEmail(raw: Uint8Array | string, where: string, opts: Ma
     if (!isCalendar) continue;
     const name = `attachment ${attachment.filename ?? 'invite.ics'} of ${label}`;
     try {
-      const calendar = mapCalendar(decodeAttachment(attachment.content), opts);
+      const calendar = await mapCalendar(decodeAttachment(attachment.content), opts);
       items.push(...calendar.items);
       out.skipped.push(...calendar.skipped.map((s) => ({ item: `${s.item} in ${name}`, reason: s.reason })));
     } catch (err) {

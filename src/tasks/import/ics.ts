@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import ical, { type CalendarResponse, type DateWithTimeZone, type ParameterValue, type VEvent, type VTodo } from 'node-ical';
 import { InvalidInputError } from '../../errors.js';
 import { dateLabel } from '../../time/due.js';
-import { resolveTimeZone } from '../../time/zones.js';
+import { memoizedZoneResolver } from '../../time/zones.js';
 import type { ImportedTask, Priority } from '../taskStore.js';
 import { DESCRIPTION_MAX, TITLE_MAX, clip, tidyText, type MapOptions, type MappedItems, type SkippedItem } from './types.js';
 
@@ -37,11 +37,13 @@ function dueValue(date: DateWithTimeZone, allDay: boolean): string {
 }
 
 /** node-ical falls back to UTC for a zone it cannot resolve; that would silently shift the time. */
-function unknownZone(date: DateWithTimeZone): string | undefined {
+type ZoneResolver = (name: string) => string | undefined;
+
+function unknownZone(date: DateWithTimeZone, zoneOf: ZoneResolver): string | undefined {
   const tz = date.tz;
   if (!tz || date.dateOnly) return undefined;
   if (/^(?:UTC|GMT)?[+-]\d{1,2}(?::?\d{2})?$/i.test(tz) || /^Etc\//.test(tz)) return undefined;
-  return resolveTimeZone(tz) ? undefined : tz;
+  return zoneOf(tz) ? undefined : tz;
 }
 
 interface Cut {
@@ -78,14 +80,15 @@ function cutTruncated(source: string): Cut {
   return { text: `${lines.slice(0, lastCompleteEnd + 1).join('\r\n')}\r\nEND:VCALENDAR\r\n`, skipped };
 }
 
-export function parseCalendar(source: string): { calendar: CalendarResponse; skipped: SkippedItem[] } {
+/** Parsed in batches of lines (node-ical's async mode), so a large calendar does not stall the server. */
+export async function parseCalendar(source: string): Promise<{ calendar: CalendarResponse; skipped: SkippedItem[] }> {
   const body = source.replace(/^\uFEFF/, '');
   if (!/^\s*BEGIN:VCALENDAR/i.test(body)) {
     throw new InvalidInputError('not an iCalendar file: it does not start with BEGIN:VCALENDAR');
   }
   const cut = cutTruncated(body);
   try {
-    return { calendar: ical.sync.parseICS(cut.text), skipped: cut.skipped };
+    return { calendar: await ical.async.parseICS(cut.text), skipped: cut.skipped };
   } catch (err) {
     throw new InvalidInputError(`cannot read the iCalendar data: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -97,14 +100,14 @@ function externalId(kind: string, uid: string | undefined, title: string, start:
   return `ical-sha256:${createHash('sha256').update(`${kind}\n${title}\n${start?.toISOString() ?? ''}`).digest('base64url')}`;
 }
 
-function mapTodo(todo: VTodo, opts: MapOptions): ImportedTask | SkippedItem {
+function mapTodo(todo: VTodo, opts: MapOptions, zoneOf: ZoneResolver): ImportedTask | SkippedItem {
   const title = clip(text(todo.summary).trim() || '(untitled to-do)', TITLE_MAX);
   const label = `to-do "${clip(title, 80)}"${todo.uid ? ` (UID ${todo.uid})` : ''}`;
   if (todo.status === 'CANCELLED') return { item: label, reason: 'cancelled in the calendar' };
   let due: string | null = null;
   if (todo.due !== undefined) {
     if (!isDate(todo.due)) return { item: label, reason: `DUE is not a date: ${String(todo.due).slice(0, 40)}` };
-    const zone = unknownZone(todo.due);
+    const zone = unknownZone(todo.due, zoneOf);
     if (zone) return { item: label, reason: `unknown time zone "${zone}" (not IANA, not a Windows zone name)` };
     due = dueValue(todo.due, Boolean(todo.due.dateOnly));
   }
@@ -129,12 +132,12 @@ function rruleLine(event: VEvent): string | undefined {
   return rule?.split('\n').find((l) => l.startsWith('RRULE:'))?.slice('RRULE:'.length);
 }
 
-function mapEvent(event: VEvent, opts: MapOptions): ImportedTask | SkippedItem {
+function mapEvent(event: VEvent, opts: MapOptions, zoneOf: ZoneResolver): ImportedTask | SkippedItem {
   const title = clip(text(event.summary).trim() || '(untitled event)', TITLE_MAX);
   const label = `event "${clip(title, 80)}"${event.uid ? ` (UID ${event.uid})` : ''}`;
   if (event.status === 'CANCELLED') return { item: label, reason: 'cancelled in the calendar' };
   if (!isDate(event.start)) return { item: label, reason: `DTSTART is missing or not a date${event.start ? `: ${String(event.start).slice(0, 40)}` : ''}` };
-  const zone = unknownZone(event.start);
+  const zone = unknownZone(event.start, zoneOf);
   if (zone) return { item: label, reason: `unknown time zone "${zone}" (not IANA, not a Windows zone name)` };
   let start: DateWithTimeZone = event.start;
   let allDay = event.datetype === 'date' || Boolean(event.start.dateOnly);
@@ -167,19 +170,28 @@ function mapEvent(event: VEvent, opts: MapOptions): ImportedTask | SkippedItem {
   };
 }
 
+/** Components mapped between two turns of the event loop (a recurring event's expansion costs ~1 ms). */
+const MAP_BATCH = 200;
+
 /** Every VTODO and VEVENT of the text as a task, or as a skipped item with its reason. */
-export function mapCalendar(source: string, opts: MapOptions): MappedItems {
-  const { calendar, skipped } = parseCalendar(source);
+export async function mapCalendar(source: string, opts: MapOptions): Promise<MappedItems> {
+  const { calendar, skipped } = await parseCalendar(source);
+  const zoneOf = memoizedZoneResolver();
   const items: ImportedTask[] = [];
   const out: MappedItems = { items, skipped: [] };
+  let mappedSinceYield = 0;
   for (const component of Object.values(calendar)) {
     if (!component || typeof component !== 'object' || !('type' in component)) continue;
     let mapped: ImportedTask | SkippedItem | undefined;
-    if (component.type === 'VTODO') mapped = mapTodo(component as VTodo, opts);
-    else if (component.type === 'VEVENT') mapped = mapEvent(component as VEvent, opts);
+    if (component.type === 'VTODO') mapped = mapTodo(component as VTodo, opts, zoneOf);
+    else if (component.type === 'VEVENT') mapped = mapEvent(component as VEvent, opts, zoneOf);
     if (mapped === undefined) continue;
     if ('externalId' in mapped) items.push(mapped);
     else out.skipped.push(mapped);
+    if (++mappedSinceYield === MAP_BATCH) {
+      mappedSinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   out.skipped.push(...skipped);
   return out;

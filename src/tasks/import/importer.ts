@@ -85,7 +85,7 @@ export class TaskImporter {
     const chosen = format ?? sniffFormat(head);
     if (!chosen) throw unknownFormat('content', head);
     const where = 'content';
-    if (chosen === 'ics') return { format: chosen, items: mapCalendar(content, opts) };
+    if (chosen === 'ics') return { format: chosen, items: await mapCalendar(content, opts) };
     if (chosen === 'eml') return { format: chosen, items: await this.email(Buffer.from(content, 'utf8'), where, head, opts) };
     return { format: chosen, items: await this.mbox([Buffer.from(content, 'utf8')], where, opts) };
   }
@@ -109,7 +109,7 @@ export class TaskImporter {
     }
     if (chosen === 'ics') {
       if (looksBinary(head)) throw unknownFormat(name, head);
-      return { format: chosen, items: mapCalendar(await readFile(full, 'utf8'), fileOpts) };
+      return { format: chosen, items: await mapCalendar(await readFile(full, 'utf8'), fileOpts) };
     }
     if (chosen === 'eml') {
       return { format: chosen, items: await this.email(await readFile(full), name, head, fileOpts) };

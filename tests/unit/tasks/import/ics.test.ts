@@ -11,8 +11,8 @@ const map = (text: string) => mapCalendar(text, { nowMs: NOW, windowDays: 366, f
 const byTitle = (items: ImportedTask[]) => new Map(items.map((i) => [i.title, i]));
 
 describe('iCalendar import (node-ical)', () => {
-  it('Outlook: Windows zone names, VTIMEZONE, folded and escaped text, EXDATE and a moved occurrence', () => {
-    const { items, skipped } = map(fixture('outlook.ics'));
+  it('Outlook: Windows zone names, VTIMEZONE, folded and escaped text, EXDATE and a moved occurrence', async () => {
+    const { items, skipped } = await map(fixture('outlook.ics'));
     expect(skipped).toEqual([]);
     const tasks = byTitle(items);
     const weekly = tasks.get('Weekly sync')!;
@@ -30,8 +30,8 @@ describe('iCalendar import (node-ical)', () => {
     expect(tasks.get('Budget review')?.due).toBe('2026-12-10T13:00:00.000Z');
   });
 
-  it('Google: all-day events as dates, daily RRULE with EXDATEs and an override, cancelled events skipped', () => {
-    const { items, skipped } = map(fixture('google.ics'));
+  it('Google: all-day events as dates, daily RRULE with EXDATEs and an override, cancelled events skipped', async () => {
+    const { items, skipped } = await map(fixture('google.ics'));
     const tasks = byTitle(items);
     expect(tasks.get('Christmas break')).toMatchObject({ due: '2026-12-24', description: 'Office closed, see https://intranet.example.com/holidays' });
     // Thu 26 and Fri 27 are EXDATEs; Mon 30 Nov 09:00 Berlin is the next one (its override keeps the time).
@@ -42,8 +42,8 @@ describe('iCalendar import (node-ical)', () => {
     expect(skipped).toEqual([{ item: 'event "Vendor call" (UID cancelled-1@google.com)', reason: 'cancelled in the calendar' }]);
   });
 
-  it('Apple: VTODO priorities and status, DUE as a date and in a zone', () => {
-    const { items, skipped } = map(fixture('apple.ics'));
+  it('Apple: VTODO priorities and status, DUE as a date and in a zone', async () => {
+    const { items, skipped } = await map(fixture('apple.ics'));
     expect(skipped).toEqual([]);
     const tasks = byTitle(items);
     expect(tasks.get('File the tax return')).toMatchObject({ due: '2026-12-31', priority: 'high', status: 'open', description: 'Forms in the blue folder, receipts in the shoebox.' });
@@ -54,19 +54,19 @@ describe('iCalendar import (node-ical)', () => {
     expect(tasks.get('File the tax return')?.origin.kind).toBe('todo');
   });
 
-  it('maps the 1-9 PRIORITY scale: 1-4 high (never critical), 5 medium, 6-9 low, 0 or none medium', () => {
+  it('maps the 1-9 PRIORITY scale: 1-4 high (never critical), 5 medium, 6-9 low, 0 or none medium', async () => {
     expect([1, 2, 3, 4, 5, 6, 9, 0, undefined, 'x'].map(priorityFromIcal)).toEqual(['high', 'high', 'high', 'high', 'medium', 'low', 'low', 'medium', 'medium', 'medium']);
   });
 
-  it('a truncated file imports what is complete and reports the cut-off component', () => {
+  it('a truncated file imports what is complete and reports the cut-off component', async () => {
     const text = fixture('apple.ics');
     const cut = text.slice(0, text.indexOf('SUMMARY:Renew passport'));
-    const { items, skipped } = map(cut);
+    const { items, skipped } = await map(cut);
     expect(items.map((i) => i.title)).toEqual(['File the tax return', 'Call the plumber']);
     expect(skipped).toEqual([{ item: expect.stringMatching(/^VTODO starting at line \d+$/), reason: expect.stringContaining('truncated') }]);
   });
 
-  it('skips an event in an unknown zone or with a broken date instead of shifting it silently', () => {
+  it('skips an event in an unknown zone or with a broken date instead of shifting it silently', async () => {
     const ics = [
       'BEGIN:VCALENDAR', 'VERSION:2.0',
       'BEGIN:VEVENT', 'UID:mars', 'DTSTAMP:20261101T000000Z', 'DTSTART;TZID=Mars/Olympus_Mons:20261201T100000', 'SUMMARY:On Mars', 'END:VEVENT',
@@ -74,20 +74,42 @@ describe('iCalendar import (node-ical)', () => {
       'BEGIN:VEVENT', 'DTSTAMP:20261101T000000Z', 'DTSTART:20261201T100000Z', 'SUMMARY:No UID', 'END:VEVENT',
       'END:VCALENDAR', '',
     ].join('\r\n');
-    const { items, skipped } = map(ics);
+    const { items, skipped } = await map(ics);
     expect(skipped.map((s) => s.reason)).toEqual([expect.stringContaining('unknown time zone "Mars/Olympus_Mons"'), expect.stringContaining('DTSTART is missing or not a date')]);
     // Without a UID the content names it, so a second import still finds it.
     expect(items).toHaveLength(1);
     expect(items[0]!.externalId).toMatch(/^ical-sha256:/);
-    expect(map(ics).items[0]!.externalId).toBe(items[0]!.externalId);
+    expect((await map(ics)).items[0]!.externalId).toBe(items[0]!.externalId);
   });
 
-  it('a recurring event whose series ended is skipped with the window named', () => {
+  it('a recurring event whose series ended is skipped with the window named', async () => {
     const ics = ['BEGIN:VCALENDAR', 'BEGIN:VEVENT', 'UID:old', 'DTSTAMP:20200101T000000Z', 'DTSTART:20200106T090000Z', 'RRULE:FREQ=WEEKLY;COUNT=3', 'SUMMARY:Old series', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
-    expect(map(ics).skipped).toEqual([{ item: 'event "Old series" (UID old)', reason: 'recurring event with no occurrence in the next 366 days' }]);
+    expect((await map(ics)).skipped).toEqual([{ item: 'event "Old series" (UID old)', reason: 'recurring event with no occurrence in the next 366 days' }]);
   });
 
-  it('refuses text that is not iCalendar', () => {
-    expect(() => map('hello')).toThrow(/not an iCalendar file/);
+  it('refuses text that is not iCalendar', async () => {
+    await expect(map('hello')).rejects.toThrow(/not an iCalendar file/);
+  });
+});
+
+describe('a large calendar', () => {
+  it('is parsed and mapped in batches: the event loop keeps turning (other tool calls are served meanwhile)', async () => {
+    const events = Array.from(
+      { length: 1_000 },
+      (_, i) => `BEGIN:VEVENT\r\nUID:e${i}@x\r\nDTSTART;TZID=Europe/Berlin:20270${1 + (i % 9)}10T100000\r\nSUMMARY:Meeting ${i}\r\nEND:VEVENT\r\n`,
+    );
+    const ics = `BEGIN:VCALENDAR\r\nVERSION:2.0\r\n${events.join('')}END:VCALENDAR\r\n`;
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const { items } = await map(ics);
+    ticking = false;
+    expect(items).toHaveLength(1_000);
+    // Parsed whole in one go, the import would let the ticker run only after it ended (0 turns).
+    expect(turns).toBeGreaterThanOrEqual(5);
   });
 });
