@@ -368,7 +368,10 @@ function describe(label: string, samples: OverheadSample[]): string {
 }
 
 export async function run(): Promise<void> {
-  console.log(`${AGENTS} agents, max_concurrency ${CONCURRENCY}, emulator latency ${LATENCY_MS} ms in a process of its own; ideal ${IDEAL_MS} ms (${AGENTS / CONCURRENCY} rounds); target <= ${TARGET_RATIO}x`);
+  console.log(
+    `${AGENTS} agents, max_concurrency ${CONCURRENCY}, emulator latency ${LATENCY_MS} ms in a process of its own; ideal ${IDEAL_MS} ms (${AGENTS / CONCURRENCY} rounds); ` +
+      `target <= ${TARGET_RATIO}x for the issue's configuration, one batch of ${AGENTS} (a stdio call carries at most 100: read that run against the floor of its own shape)`,
+  );
   const remote = await startEmulatorProcess(LATENCY_MS);
   try {
     const floor = await wallFloor(remote);
