@@ -341,8 +341,7 @@ export class LedgerStore {
     return info;
   }
 
-  /** Inserts rows and updates every rollup; must run inside a transaction. */
-  /** Returns the rows as stored, so a caller need not read them back. */
+  /** Inserts rows and updates every rollup; must run inside a transaction. Returns the rows as stored, so a caller need not read them back. */
   private writeRows(rows: readonly NewLedgerRow[]): LedgerRow[] {
     const zones = (this.stmt('SELECT zone FROM ledger_zones').all() as Array<{ zone: string }>).map((z) => z.zone);
     const insert = this.stmt(

@@ -70,6 +70,7 @@ export class BufferedResponse {
   readonly redirected = false;
   readonly type = 'basic';
   private used = false;
+  private stream: ReadableStream<Uint8Array> | null = null;
 
   constructor(
     private readonly bytes: Buffer | null,
@@ -85,8 +86,11 @@ export class BufferedResponse {
     return this.used;
   }
 
+  /** Made on first access, the same stream after that (as with fetch, looking does not read it). */
   get body(): ReadableStream<Uint8Array> | null {
-    return this.bytes === null ? null : new Response(this.consume()).body;
+    if (this.bytes === null) return null;
+    this.stream ??= new Response(this.bytes).body;
+    return this.stream;
   }
 
   async text(): Promise<string> {
