@@ -84,6 +84,11 @@ export interface ImportedTask {
   tags: string[];
   source: string | null;
   origin: TaskOrigin;
+  /**
+   * The source cancelled the item (STATUS:CANCELLED, METHOD:CANCEL): the task imported from it
+   * is closed; none is created for it.
+   */
+  cancelled?: true;
 }
 
 export type ImportOutcome =
@@ -346,6 +351,7 @@ export class TaskStore {
         const fields = { title: item.title.trim(), description: item.description, priority: item.priority, due, status: item.status, tags: normaliseTags(item.tags) };
         const incoming = importHash(fields);
         const row = this.stmt('SELECT id, import_hash FROM tasks WHERE external_id = ?').get(item.externalId) as { id: number; import_hash: string | null } | undefined;
+        if (item.cancelled) return this.closeCancelled(item, row, now);
         if (!row) {
           const info = this
             .stmt(
@@ -386,6 +392,27 @@ export class TaskStore {
       });
     });
     return run.immediate();
+  }
+
+  /** A cancelled item: its task (if one was imported and not edited by hand since) is marked done. */
+  private closeCancelled(item: ImportedTask, row: { id: number; import_hash: string | null } | undefined, now: string): ImportOutcome {
+    if (!row) return { kind: 'skipped', item: item.label, reason: 'cancelled in the calendar' };
+    const current = this.get(row.id);
+    if (current.status === 'done') return { kind: 'unchanged', task: current };
+    if (importHash(current) !== row.import_hash) {
+      return {
+        kind: 'skipped',
+        item: item.label,
+        reason: `edited since import: task #${row.id} was changed by hand, so it was left open although the calendar cancelled it (close it with tasks_complete)`,
+      };
+    }
+    this.stmt(`UPDATE tasks SET status = 'done', completed_at = ?, updated_at = ?, import_hash = ? WHERE id = ?`).run(
+      now,
+      now,
+      importHash({ ...current, status: 'done' }),
+      row.id,
+    );
+    return { kind: 'updated', task: this.get(row.id) };
   }
 
   complete(id: number): { task: Task; alreadyDone: boolean } {

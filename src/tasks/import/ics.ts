@@ -39,6 +39,9 @@ function dueValue(date: DateWithTimeZone, allDay: boolean): string {
 /** node-ical falls back to UTC for a zone it cannot resolve; that would silently shift the time. */
 type ZoneResolver = (name: string) => string | undefined;
 
+/** The import's options, and whether the calendar is a CANCEL message. */
+type ItemOptions = MapOptions & { cancelAll: boolean };
+
 function unknownZone(date: DateWithTimeZone, zoneOf: ZoneResolver): string | undefined {
   const tz = date.tz;
   if (!tz || date.dateOnly) return undefined;
@@ -100,10 +103,27 @@ function externalId(kind: string, uid: string | undefined, title: string, start:
   return `ical-sha256:${createHash('sha256').update(`${kind}\n${title}\n${start?.toISOString() ?? ''}`).digest('base64url')}`;
 }
 
-function mapTodo(todo: VTodo, opts: MapOptions, zoneOf: ZoneResolver): ImportedTask | SkippedItem {
+/** An item the calendar cancelled: it closes the task imported from it, and creates none. */
+function cancelledItem(kind: string, uid: string | undefined, title: string, start: Date | undefined, label: string, opts: MapOptions): ImportedTask {
+  return {
+    externalId: externalId(kind, uid, title, start),
+    label,
+    title,
+    description: null,
+    priority: 'medium',
+    due: null,
+    status: 'done',
+    tags: ['calendar'],
+    source: opts.file ? `calendar ${opts.file}` : 'calendar',
+    origin: { kind: kind === 'VTODO' ? 'todo' : 'event', file: opts.file },
+    cancelled: true,
+  };
+}
+
+function mapTodo(todo: VTodo, opts: ItemOptions, zoneOf: ZoneResolver): ImportedTask | SkippedItem {
   const title = clip(text(todo.summary).trim() || '(untitled to-do)', TITLE_MAX);
   const label = `to-do "${clip(title, 80)}"${todo.uid ? ` (UID ${todo.uid})` : ''}`;
-  if (todo.status === 'CANCELLED') return { item: label, reason: 'cancelled in the calendar' };
+  if (todo.status === 'CANCELLED' || opts.cancelAll) return cancelledItem('VTODO', todo.uid, title, todo.due, label, opts);
   let due: string | null = null;
   if (todo.due !== undefined) {
     if (!isDate(todo.due)) return { item: label, reason: `DUE is not a date: ${String(todo.due).slice(0, 40)}` };
@@ -132,10 +152,10 @@ function rruleLine(event: VEvent): string | undefined {
   return rule?.split('\n').find((l) => l.startsWith('RRULE:'))?.slice('RRULE:'.length);
 }
 
-function mapEvent(event: VEvent, opts: MapOptions, zoneOf: ZoneResolver): ImportedTask | SkippedItem {
+function mapEvent(event: VEvent, opts: ItemOptions, zoneOf: ZoneResolver): ImportedTask | SkippedItem {
   const title = clip(text(event.summary).trim() || '(untitled event)', TITLE_MAX);
   const label = `event "${clip(title, 80)}"${event.uid ? ` (UID ${event.uid})` : ''}`;
-  if (event.status === 'CANCELLED') return { item: label, reason: 'cancelled in the calendar' };
+  if (event.status === 'CANCELLED' || opts.cancelAll) return cancelledItem('VEVENT', event.uid, title, isDate(event.start) ? event.start : undefined, label, opts);
   if (!isDate(event.start)) return { item: label, reason: `DTSTART is missing or not a date${event.start ? `: ${String(event.start).slice(0, 40)}` : ''}` };
   const zone = unknownZone(event.start, zoneOf);
   if (zone) return { item: label, reason: `unknown time zone "${zone}" (not IANA, not a Windows zone name)` };
@@ -177,14 +197,17 @@ const MAP_BATCH = 200;
 export async function mapCalendar(source: string, opts: MapOptions): Promise<MappedItems> {
   const { calendar, skipped } = await parseCalendar(source);
   const zoneOf = memoizedZoneResolver();
+  // A CANCEL message (RFC 5546) cancels every component it carries, whatever their STATUS says.
+  const method = (calendar as { vcalendar?: { method?: unknown } }).vcalendar?.method;
+  const itemOpts: ItemOptions = { ...opts, cancelAll: typeof method === 'string' && method.toUpperCase() === 'CANCEL' };
   const items: ImportedTask[] = [];
   const out: MappedItems = { items, skipped: [] };
   let mappedSinceYield = 0;
   for (const component of Object.values(calendar)) {
     if (!component || typeof component !== 'object' || !('type' in component)) continue;
     let mapped: ImportedTask | SkippedItem | undefined;
-    if (component.type === 'VTODO') mapped = mapTodo(component as VTodo, opts, zoneOf);
-    else if (component.type === 'VEVENT') mapped = mapEvent(component as VEvent, opts, zoneOf);
+    if (component.type === 'VTODO') mapped = mapTodo(component as VTodo, itemOpts, zoneOf);
+    else if (component.type === 'VEVENT') mapped = mapEvent(component as VEvent, itemOpts, zoneOf);
     if (mapped === undefined) continue;
     if ('externalId' in mapped) items.push(mapped);
     else out.skipped.push(mapped);

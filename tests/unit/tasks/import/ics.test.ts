@@ -30,7 +30,7 @@ describe('iCalendar import (node-ical)', () => {
     expect(tasks.get('Budget review')?.due).toBe('2026-12-10T13:00:00.000Z');
   });
 
-  it('Google: all-day events as dates, daily RRULE with EXDATEs and an override, cancelled events skipped', async () => {
+  it('Google: all-day events as dates, daily RRULE with EXDATEs and an override, cancelled events marked to close their task', async () => {
     const { items, skipped } = await map(fixture('google.ics'));
     const tasks = byTitle(items);
     expect(tasks.get('Christmas break')).toMatchObject({ due: '2026-12-24', description: 'Office closed, see https://intranet.example.com/holidays' });
@@ -38,8 +38,9 @@ describe('iCalendar import (node-ical)', () => {
     expect(tasks.get('Daily stand-up')?.due).toBe('2026-11-30T08:00:00.000Z');
     expect(tasks.get('Daily stand-up')?.description).toBe("<b>Stand-up</b> – what I did; what I'll do; what blocks me.");
     expect(tasks.get("Anna's birthday")?.due).toBe('2027-01-04');
-    expect(tasks.has('Vendor call')).toBe(false);
-    expect(skipped).toEqual([{ item: 'event "Vendor call" (UID cancelled-1@google.com)', reason: 'cancelled in the calendar' }]);
+    expect(tasks.get('Vendor call')).toMatchObject({ externalId: 'ical:cancelled-1@google.com', cancelled: true });
+    expect(items.filter((i) => i.cancelled)).toHaveLength(1);
+    expect(skipped).toEqual([]);
   });
 
   it('Apple: VTODO priorities and status, DUE as a date and in a zone', async () => {

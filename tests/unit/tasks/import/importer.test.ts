@@ -87,6 +87,33 @@ describe('TaskImporter (real SQLite file, fixtures on disk)', () => {
     expect(store.get(tax.id).status).toBe('done');
   });
 
+  it('a cancelled event closes the task imported from it, creates none, and leaves a task edited by hand open', async () => {
+    const event = (uid: string, extra = '') => `BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTART:20261210T100000Z\r\nSUMMARY:Sync ${uid}\r\n${extra}END:VEVENT\r\n`;
+    const calendar = (body: string, method = '') => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\n${method}${body}END:VCALENDAR\r\n`;
+    const first = await importer.run({ content: calendar(event('a') + event('b') + event('c')), format: 'ics' });
+    expect(first.created).toBe(3);
+    const [a, b] = ['a', 'b'].map((uid) => store.list({ text: `Sync ${uid}` }).tasks[0]!);
+    store.update(b!.id, { title: 'Sync b (moved to the big room)' });
+
+    clock.advance(60_000);
+    const cancelled = await importer.run({ content: calendar(event('a', 'STATUS:CANCELLED\r\n') + event('b', 'STATUS:CANCELLED\r\n') + event('new', 'STATUS:CANCELLED\r\n')), format: 'ics' });
+    expect([cancelled.created, cancelled.updated]).toEqual([0, 1]);
+    expect(store.get(a!.id)).toMatchObject({ status: 'done', completed_at: new Date(clock.now()).toISOString() });
+    expect(store.get(b!.id).status).toBe('open');
+    expect(cancelled.skipped).toEqual([
+      { item: 'event "Sync b" (UID b)', reason: expect.stringMatching(/^edited since import: task #\d+ was changed by hand, so it was left open although the calendar cancelled it/) },
+      { item: 'event "Sync new" (UID new)', reason: 'cancelled in the calendar' },
+    ]);
+    expect(count()).toBe(3);
+
+    // Importing the cancellation again changes nothing; a CANCEL message cancels what it carries.
+    const again = await importer.run({ content: calendar(event('a', 'STATUS:CANCELLED\r\n')), format: 'ics' });
+    expect([again.updated, again.unchanged]).toEqual([0, 1]);
+    const byMethod = await importer.run({ content: calendar(event('c'), 'METHOD:CANCEL\r\n'), format: 'ics' });
+    expect(byMethod.updated).toBe(1);
+    expect(store.list({ text: 'Sync c', status: 'all' }).tasks[0]!.status).toBe('done');
+  });
+
   it('writes one import in one transaction: a failure part-way leaves nothing behind', async () => {
     db.exec(`CREATE TRIGGER refuse_plumber BEFORE INSERT ON tasks WHEN NEW.title = 'Call the plumber' BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
     await expect(importer.run({ path: fixture('apple.ics') })).rejects.toThrow(/disk full/);
