@@ -38,7 +38,19 @@ export interface RuleBasics {
 
 /** What every rule shares: its timing comes from its settings (RuleBasics), not a copy kept beside them. */
 export abstract class RuleWithBasics<B extends RuleBasics = RuleBasics> {
+  abstract readonly id: RuleId;
+
   constructor(protected readonly basics: B) {}
+
+  /** One alert about a provider's model (its subject), sent together with that provider's others. */
+  protected modelAlert(
+    e: { provider: string; model: string | null | undefined },
+    message: (who: string) => string,
+    details: Record<string, unknown>,
+  ): AlertCandidate[] {
+    const who = modelSubject(e.provider, e.model);
+    return [{ rule: this.id, severity: this.basics.severity, subject: who, group: e.provider, message: message(who), details }];
+  }
 
   get cooldownMs(): number {
     return this.basics.cooldownMs;

@@ -1,5 +1,5 @@
 import type { AlertCandidate, AlertRule, RuleInput } from '../types.js';
-import { modelSubject, RuleWithBasics } from '../types.js';
+import { RuleWithBasics } from '../types.js';
 
 /** circuit_opened: a provider/model's breaker opened; calls to it are refused until it probes. */
 export class CircuitOpenedRule extends RuleWithBasics implements AlertRule {
@@ -9,17 +9,12 @@ export class CircuitOpenedRule extends RuleWithBasics implements AlertRule {
   evaluate(input: RuleInput): AlertCandidate[] {
     if (input.name !== 'breaker.opened') return [];
     const e = input.event;
-    const who = modelSubject(e.provider, e.model);
-    const until = e.retryAt === undefined ? '' : ` until ${new Date(e.retryAt).toISOString()}`;
-    return [
-      {
-        rule: this.id,
-        severity: this.basics.severity,
-        subject: who,
-        group: e.provider,
-        message: `Circuit breaker for ${who} opened${until}${e.reason ? `: ${e.reason}` : ''}.`,
-        details: { provider: e.provider, model: e.model, retry_at: e.retryAt === undefined ? null : new Date(e.retryAt).toISOString(), reason: e.reason ?? null },
-      },
-    ];
+    const retryAt = e.retryAt === undefined ? null : new Date(e.retryAt).toISOString();
+    return this.modelAlert(e, (who) => `Circuit breaker for ${who} opened${retryAt ? ` until ${retryAt}` : ''}${e.reason ? `: ${e.reason}` : ''}.`, {
+      provider: e.provider,
+      model: e.model,
+      retry_at: retryAt,
+      reason: e.reason ?? null,
+    });
   }
 }

@@ -1,5 +1,5 @@
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject, RuleWithBasics } from '../types.js';
+import { RuleWithBasics } from '../types.js';
 
 /** cost_overrun: a call cost at least `minRatio` times what its reservation held. */
 export class CostOverrunRule extends RuleWithBasics implements AlertRule {
@@ -16,16 +16,13 @@ export class CostOverrunRule extends RuleWithBasics implements AlertRule {
   evaluate(input: RuleInput): AlertCandidate[] {
     if (input.name !== 'cost.overrun' || !(input.event.ratio >= this.minRatio)) return [];
     const e = input.event;
-    const who = modelSubject(e.provider, e.model);
-    return [
-      {
-        rule: this.id,
-        severity: this.basics.severity,
-        subject: who,
-        group: e.provider,
-        message: `A call to ${who} cost $${e.costUsd.toFixed(4)}, ${e.ratio.toFixed(1)}x its reservation of $${e.reservedUsd.toFixed(4)}.`,
-        details: { provider: e.provider, model: e.model, cost_usd: e.costUsd, reserved_usd: e.reservedUsd, ratio: e.ratio, trial_id: e.trialId },
-      },
-    ];
+    return this.modelAlert(e, (who) => `A call to ${who} cost $${e.costUsd.toFixed(4)}, ${e.ratio.toFixed(1)}x its reservation of $${e.reservedUsd.toFixed(4)}.`, {
+      provider: e.provider,
+      model: e.model,
+      cost_usd: e.costUsd,
+      reserved_usd: e.reservedUsd,
+      ratio: e.ratio,
+      trial_id: e.trialId,
+    });
   }
 }

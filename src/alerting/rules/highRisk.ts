@@ -1,5 +1,5 @@
 import type { AlertCandidate, AlertRule, RuleBasics, RuleInput } from '../types.js';
-import { modelSubject, RuleWithBasics } from '../types.js';
+import { RuleWithBasics } from '../types.js';
 
 /** high_risk: the failure predictor rated a call above the threshold (its own when none is set). */
 export class HighRiskRule extends RuleWithBasics implements AlertRule {
@@ -18,15 +18,12 @@ export class HighRiskRule extends RuleWithBasics implements AlertRule {
     const e = input.event;
     const threshold = this.threshold ?? e.threshold;
     if (!(e.riskScore >= threshold)) return [];
-    return [
-      {
-        rule: this.id,
-        severity: this.basics.severity,
-        subject: modelSubject(e.provider, e.model),
-        group: e.provider,
-        message: `A call to ${modelSubject(e.provider, e.model)} is predicted to fail: risk ${e.riskScore.toFixed(2)} ≥ ${threshold.toFixed(2)}.`,
-        details: { provider: e.provider, model: e.model, risk_score: e.riskScore, threshold, model_version: e.modelVersion },
-      },
-    ];
+    return this.modelAlert(e, (who) => `A call to ${who} is predicted to fail: risk ${e.riskScore.toFixed(2)} ≥ ${threshold.toFixed(2)}.`, {
+      provider: e.provider,
+      model: e.model,
+      risk_score: e.riskScore,
+      threshold,
+      model_version: e.modelVersion,
+    });
   }
 }

@@ -1,5 +1,5 @@
 import type { AlertCandidate, AlertRule, RuleInput } from '../types.js';
-import { modelSubject, RuleWithBasics } from '../types.js';
+import { RuleWithBasics } from '../types.js';
 
 /** rate_limited: a provider asked us to slow down (back-pressure; info by default). */
 export class RateLimitedRule extends RuleWithBasics implements AlertRule {
@@ -9,16 +9,12 @@ export class RateLimitedRule extends RuleWithBasics implements AlertRule {
   evaluate(input: RuleInput): AlertCandidate[] {
     if (input.name !== 'rate_limit.hit') return [];
     const e = input.event;
-    const who = modelSubject(e.provider, e.model);
-    return [
-      {
-        rule: this.id,
-        severity: this.basics.severity,
-        subject: who,
-        group: e.provider,
-        message: `${who} is rate limiting: waiting ${Math.ceil(e.delayMs / 1000)} s, concurrency now ${e.concurrency}.`,
-        details: { provider: e.provider, model: e.model, delay_ms: e.delayMs, until: new Date(e.until).toISOString(), concurrency: e.concurrency },
-      },
-    ];
+    return this.modelAlert(e, (who) => `${who} is rate limiting: waiting ${Math.ceil(e.delayMs / 1000)} s, concurrency now ${e.concurrency}.`, {
+      provider: e.provider,
+      model: e.model,
+      delay_ms: e.delayMs,
+      until: new Date(e.until).toISOString(),
+      concurrency: e.concurrency,
+    });
   }
 }
