@@ -103,18 +103,19 @@ function externalId(kind: string, uid: string | undefined, title: string, start:
   return `ical-sha256:${createHash('sha256').update(`${kind}\n${title}\n${start?.toISOString() ?? ''}`).digest('base64url')}`;
 }
 
+/** What every task from a calendar item has: its id, names, tag and source. */
+function calendarTask(kind: 'VTODO' | 'VEVENT', uid: string | undefined, title: string, start: Date | undefined, label: string, opts: MapOptions) {
+  return { externalId: externalId(kind, uid, title, start), label, title, tags: ['calendar'], source: opts.file ? `calendar ${opts.file}` : 'calendar' };
+}
+
 /** An item the calendar cancelled: it closes the task imported from it, and creates none. */
-function cancelledItem(kind: string, uid: string | undefined, title: string, start: Date | undefined, label: string, opts: MapOptions): ImportedTask {
+function cancelledItem(kind: 'VTODO' | 'VEVENT', uid: string | undefined, title: string, start: Date | undefined, label: string, opts: MapOptions): ImportedTask {
   return {
-    externalId: externalId(kind, uid, title, start),
-    label,
-    title,
+    ...calendarTask(kind, uid, title, start, label, opts),
     description: null,
     priority: 'medium',
     due: null,
     status: 'done',
-    tags: ['calendar'],
-    source: opts.file ? `calendar ${opts.file}` : 'calendar',
     origin: { kind: kind === 'VTODO' ? 'todo' : 'event', file: opts.file },
     cancelled: true,
   };
@@ -123,7 +124,8 @@ function cancelledItem(kind: string, uid: string | undefined, title: string, sta
 function mapTodo(todo: VTodo, opts: ItemOptions, zoneOf: ZoneResolver): ImportedTask | SkippedItem {
   const title = clip(text(todo.summary).trim() || '(untitled to-do)', TITLE_MAX);
   const label = `to-do "${clip(title, 80)}"${todo.uid ? ` (UID ${todo.uid})` : ''}`;
-  if (todo.status === 'CANCELLED' || opts.cancelAll) return cancelledItem('VTODO', todo.uid, title, todo.due, label, opts);
+  // The same id the to-do was imported under (its DUE counts only when it is a date).
+  if (todo.status === 'CANCELLED' || opts.cancelAll) return cancelledItem('VTODO', todo.uid, title, isDate(todo.due) ? todo.due : undefined, label, opts);
   let due: string | null = null;
   if (todo.due !== undefined) {
     if (!isDate(todo.due)) return { item: label, reason: `DUE is not a date: ${String(todo.due).slice(0, 40)}` };
@@ -134,15 +136,11 @@ function mapTodo(todo: VTodo, opts: ItemOptions, zoneOf: ZoneResolver): Imported
   const done = todo.status === 'COMPLETED' || todo.completion === '100' || isDate(todo.completed);
   const location = text(todo.location as ParameterValue | undefined);
   return {
-    externalId: externalId('VTODO', todo.uid, title, todo.due),
-    label,
-    title,
+    ...calendarTask('VTODO', todo.uid, title, todo.due, label, opts),
     description: clip(tidyText(text(todo.description)), DESCRIPTION_MAX) || null,
     priority: priorityFromIcal(todo.priority),
     due,
     status: done ? 'done' : 'open',
-    tags: ['calendar'],
-    source: opts.file ? `calendar ${opts.file}` : 'calendar',
     origin: { kind: 'todo', location: location || undefined, file: opts.file },
   };
 }
@@ -177,15 +175,11 @@ function mapEvent(event: VEvent, opts: ItemOptions, zoneOf: ZoneResolver): Impor
   }
   const location = text(event.location);
   return {
-    externalId: externalId('VEVENT', event.uid, title, event.start),
-    label,
-    title,
+    ...calendarTask('VEVENT', event.uid, title, event.start, label, opts),
     description: clip(tidyText(text(event.description)), DESCRIPTION_MAX) || null,
     priority: priorityFromIcal(event.priority),
     due: dueValue(start, allDay),
     status: 'open',
-    tags: ['calendar'],
-    source: opts.file ? `calendar ${opts.file}` : 'calendar',
     origin: { kind: 'event', location: location || undefined, recurrence, file: opts.file },
   };
 }

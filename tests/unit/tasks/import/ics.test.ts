@@ -88,6 +88,13 @@ describe('iCalendar import (node-ical)', () => {
     expect((await map(ics)).skipped).toEqual([{ item: 'event "Old series" (UID old)', reason: 'recurring event with no occurrence in the next 366 days' }]);
   });
 
+  it('a cancelled to-do without a UID and with a broken DUE is still read as a cancellation', async () => {
+    const ics = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nSUMMARY:Old chore\r\nDUE:not-a-date\r\nSTATUS:CANCELLED\r\nEND:VTODO\r\nEND:VCALENDAR\r\n';
+    const { items, skipped } = await map(ics);
+    expect(skipped).toEqual([]);
+    expect(items).toEqual([expect.objectContaining({ title: 'Old chore', cancelled: true, externalId: expect.stringMatching(/^ical-sha256:/) })]);
+  });
+
   it('refuses text that is not iCalendar', async () => {
     await expect(map('hello')).rejects.toThrow(/not an iCalendar file/);
   });
