@@ -7,6 +7,9 @@ import {
   type OkBehaviour,
   type RecordedRequest,
 } from './httpEmulator.js';
+import type { Env } from '../../src/config.js';
+import { TEST_API_KEY } from './keys.js';
+import { makeTempDir } from './paths.js';
 
 export type {
   Behaviour,
@@ -247,4 +250,16 @@ export function startGeminiEmulator(opts: GeminiEmulatorOptions = {}): Promise<G
     },
     opts,
   );
+}
+
+/** The environment of an in-process app on this emulator: a data directory of its own, fast retries. */
+export function emulatedAppEnv(emulator: { url: string }, extra: Env = {}): Env {
+  return {
+    TASK_ORCHESTRATOR_HOME: makeTempDir(),
+    GEMINI_API_KEY: TEST_API_KEY,
+    GEMINI_BASE_URL: emulator.url,
+    TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
+    TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',
+    ...extra,
+  };
 }

@@ -4,9 +4,7 @@ import { runParallel } from '../../../src/agents/parallel.js';
 import { agentSpecSchema, type AgentSpec } from '../../../src/agents/spawnSchema.js';
 import { loadConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/logger.js';
-import { promptOf, serverError, startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
-import { makeTempDir } from '../../helpers/paths.js';
-import { TEST_API_KEY } from '../../helpers/keys.js';
+import { emulatedAppEnv, promptOf, serverError, startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
 
 const spec = (input: Record<string, unknown>): AgentSpec => agentSpecSchema.parse(input);
 
@@ -23,14 +21,7 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
   beforeEach(async () => {
     emulator.reset();
     emulator.setDefault(undefined);
-    const config = loadConfig({
-      TASK_ORCHESTRATOR_HOME: makeTempDir(),
-      GEMINI_API_KEY: TEST_API_KEY,
-      GEMINI_BASE_URL: emulator.url,
-      TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
-      TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',
-    });
-    app = await createApp({ config, logger: silentLogger });
+    app = await createApp({ config: loadConfig(emulatedAppEnv(emulator)), logger: silentLogger });
   });
   afterEach(async () => {
     await app.close();

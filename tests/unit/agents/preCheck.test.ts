@@ -5,9 +5,7 @@ import { agentSpecSchema, type AgentSpec } from '../../../src/agents/spawnSchema
 import { loadConfig, type Config } from '../../../src/config.js';
 import type { TrialFinishedEvent } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
-import { promptOf, startGeminiEmulator, systemOf, type GeminiEmulator, type RecordedRequest } from '../../helpers/geminiEmulator.js';
-import { makeTempDir } from '../../helpers/paths.js';
-import { TEST_API_KEY } from '../../helpers/keys.js';
+import { emulatedAppEnv, promptOf, startGeminiEmulator, systemOf, type GeminiEmulator, type RecordedRequest } from '../../helpers/geminiEmulator.js';
 
 const spec = (input: Record<string, unknown>): AgentSpec => agentSpecSchema.parse(input);
 const isJudgeRequest = (req: RecordedRequest) => (systemOf(req) ?? '').includes('You are a strict, fair evaluator');
@@ -27,15 +25,12 @@ describe('pre-checks before every agent and judge call', () => {
   beforeEach(() => {
     emulator.reset();
     emulator.setDefault(undefined);
-    config = loadConfig({
-      TASK_ORCHESTRATOR_HOME: makeTempDir(),
-      GEMINI_API_KEY: TEST_API_KEY,
-      GEMINI_BASE_URL: emulator.url,
-      TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
-      TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',
-      // These tests drive the seam with their own pre-checks; the immune system has its own tests.
-      TASK_ORCHESTRATOR_IMMUNE: 'off',
-    });
+    config = loadConfig(
+      emulatedAppEnv(emulator, {
+        // These tests drive the seam with their own pre-checks; the immune system has its own tests.
+        TASK_ORCHESTRATOR_IMMUNE: 'off',
+      }),
+    );
   });
   afterEach(async () => {
     await app?.close();

@@ -5,9 +5,7 @@ import { loadConfig } from '../../../src/config.js';
 import type { CostOverrunEvent, SpendBookedEvent } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
 import { estimateTokens } from '../../../src/tokenEstimate.js';
-import { startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
-import { makeTempDir } from '../../helpers/paths.js';
-import { TEST_API_KEY } from '../../helpers/keys.js';
+import { emulatedAppEnv, startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
 
 /**
  * Issue 12 "Money": calls that cost more than reserved must not break the daily limit. Driven
@@ -47,14 +45,7 @@ describe('budgets hold when calls cost more than reserved (real pipeline, Gemini
   });
   beforeEach(async () => {
     emulator.reset();
-    const config = loadConfig({
-      TASK_ORCHESTRATOR_HOME: makeTempDir(),
-      GEMINI_API_KEY: TEST_API_KEY,
-      GEMINI_BASE_URL: emulator.url,
-      TASK_ORCHESTRATOR_RETRY_BASE_MS: '10',
-      TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '20',
-    });
-    app = await createApp({ config, logger: silentLogger });
+    app = await createApp({ config: loadConfig(emulatedAppEnv(emulator)), logger: silentLogger });
     overruns = [];
     booked = [];
     app.services.events.on('cost.overrun', (e) => overruns.push(e));
