@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Db } from '../db/database.js';
+import { atomicRunner, type Atomic, type Db } from '../db/database.js';
 import { InvalidInputError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ALL_MODELS, type BudgetStore } from './budgetStore.js';
@@ -12,6 +12,8 @@ import type { BudgetStatus, SetBudgetRequest } from './types.js';
 
 /** Budget CRUD: set, change or remove limits, and read them with their current spend. */
 export class BudgetService {
+  private readonly atomic: Atomic;
+
   constructor(
     private readonly d: {
       db: Db;
@@ -22,7 +24,9 @@ export class BudgetService {
       limits: BudgetLimits;
       thresholds: ThresholdPolicy;
     },
-  ) {}
+  ) {
+    this.atomic = atomicRunner(d.db);
+  }
 
   /**
    * Sets, changes or removes limits. undefined keeps a limit, null removes it; a budget left
@@ -40,21 +44,19 @@ export class BudgetService {
     }
     const modelKey = req.model ? this.d.pricing.canonicalModel(req.provider, req.model) : ALL_MODELS;
     const now = this.d.clock.now();
-    const { row, alerts } = this.d.db
-      .transaction(() => {
-        const existing = this.d.budgets.get(req.provider, modelKey);
-        const pick = (given: number | null | undefined, old: number | null | undefined) =>
-          given === undefined ? (old ?? null) : given === null ? null : usdToNano(given);
-        const saved = this.d.budgets.put(
-          req.provider,
-          modelKey,
-          pick(req.dailyLimitUsd, existing?.daily_limit_nusd),
-          pick(req.monthlyLimitUsd, existing?.monthly_limit_nusd),
-          now,
-        );
-        return { row: saved, alerts: saved ? this.d.thresholds.collect(req.provider, modelKey, now) : [] };
-      })
-      .immediate();
+    const { row, alerts } = this.atomic(() => {
+      const existing = this.d.budgets.get(req.provider, modelKey);
+      const pick = (given: number | null | undefined, old: number | null | undefined) =>
+        given === undefined ? (old ?? null) : given === null ? null : usdToNano(given);
+      const saved = this.d.budgets.put(
+        req.provider,
+        modelKey,
+        pick(req.dailyLimitUsd, existing?.daily_limit_nusd),
+        pick(req.monthlyLimitUsd, existing?.monthly_limit_nusd),
+        now,
+      );
+      return { row: saved, alerts: saved ? this.d.thresholds.collect(req.provider, modelKey, now) : [] };
+    });
     this.d.thresholds.publish(alerts);
     this.d.logger.info('budget set', { provider: req.provider, model: modelKey, daily: req.dailyLimitUsd, monthly: req.monthlyLimitUsd });
     if (!row) {

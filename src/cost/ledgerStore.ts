@@ -249,7 +249,7 @@ export class LedgerStore {
 
   /** Inserts many rows in one transaction (imports, benchmarks). Returns the count. */
   insertMany(rows: readonly NewLedgerRow[]): number {
-    return this.db.transaction((list: readonly NewLedgerRow[]) => this.writeRows(list).length).immediate(rows);
+    return this.atomic(() => this.writeRows(rows).length);
   }
 
   getById(id: number): LedgerEntry | undefined {
@@ -423,16 +423,14 @@ export class LedgerStore {
    * rollup upsert per write. Remove one by hand with DELETE FROM ledger_zones/ledger_day* WHERE zone = ?.
    */
   private registerZone(nowMs: number): void {
-    this.db
-      .transaction(() => {
-        const known = this.stmt('SELECT zone FROM ledger_zones WHERE zone = ?').get(this.zone);
-        if (!known) this.rebuildDays();
-        this.stmt('INSERT INTO ledger_zones (zone, seen_ms) VALUES (?, ?) ON CONFLICT (zone) DO UPDATE SET seen_ms = excluded.seen_ms').run(
-          this.zone,
-          nowMs,
-        );
-      })
-      .immediate();
+    this.atomic(() => {
+      const known = this.stmt('SELECT zone FROM ledger_zones WHERE zone = ?').get(this.zone);
+      if (!known) this.rebuildDays();
+      this.stmt('INSERT INTO ledger_zones (zone, seen_ms) VALUES (?, ?) ON CONFLICT (zone) DO UPDATE SET seen_ms = excluded.seen_ms').run(
+        this.zone,
+        nowMs,
+      );
+    });
   }
 
   private rebuildDays(): void {

@@ -106,8 +106,9 @@ function preparePrivateFile(file: string): void {
 export type Atomic = <T>(fn: () => T) => T;
 
 /**
- * An Atomic for `db`, built once: better-sqlite3's transaction() wraps a function anew on every
- * call, which costs more than the BEGIN and COMMIT themselves on the per-agent path.
+ * An Atomic for `db`, built once per store: better-sqlite3's transaction() wraps a function anew
+ * on every call, which costs more than the BEGIN and COMMIT themselves on the per-agent path.
+ * Stores run their transactions through one of these, not through db.transaction().
  */
 export function atomicRunner(db: Db): Atomic {
   const tx = db.transaction((fn: () => unknown) => fn());

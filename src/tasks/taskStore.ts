@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Statement } from 'better-sqlite3';
-import { cachedPrepare, type Db, type Migration } from '../db/database.js';
+import { atomicRunner, cachedPrepare, type Atomic, type Db, type Migration } from '../db/database.js';
 import { NotFoundError } from '../errors.js';
 import { readTaskRuns, type TaskRuns } from './taskRuns.js';
 import { isIsoDate, utcDayStartMs } from '../time/isoBounds.js';
@@ -207,6 +207,7 @@ function likeContains(word: string): string {
 /** The user's persistent task list. Every write is one statement or one transaction. */
 export class TaskStore {
   private readonly stmt: (sql: string) => Statement;
+  private readonly atomic: Atomic;
   private readonly listCache = new Map<string, { version: string; answer: { tasks: Task[]; total: number } }>();
   /** Our own commits (they do not change data_version on this connection). */
   private writes = 0;
@@ -218,6 +219,7 @@ export class TaskStore {
     private readonly clock: Clock,
   ) {
     this.stmt = cachedPrepare(db);
+    this.atomic = atomicRunner(db);
     db.function('task_fold', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : ''));
   }
 
@@ -341,7 +343,7 @@ export class TaskStore {
    */
   applyImport(items: readonly ImportedTask[]): ImportOutcome[] {
     this.writes += 1;
-    const run = this.db.transaction(() => {
+    return this.atomic(() => {
       const seen = new Set<string>();
       const now = new Date(this.clock.now()).toISOString();
       return items.map((item): ImportOutcome => {
@@ -391,7 +393,6 @@ export class TaskStore {
         return { kind: 'updated', task: this.get(row.id) };
       });
     });
-    return run.immediate();
   }
 
   /** A cancelled item: its task (if one was imported and not edited by hand since) is marked done. */
@@ -426,7 +427,7 @@ export class TaskStore {
 
   update(id: number, changes: TaskChanges): Task {
     this.writes += 1;
-    const run = this.db.transaction(() => {
+    return this.atomic(() => {
       const existing = this.get(id);
       const now = new Date(this.clock.now()).toISOString();
       const sets: string[] = ['updated_at = ?'];
@@ -455,16 +456,14 @@ export class TaskStore {
       this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
       return this.get(id);
     });
-    return run.immediate();
   }
 
   delete(id: number): Task {
     this.writes += 1;
-    const run = this.db.transaction(() => {
+    return this.atomic(() => {
       const existing = this.get(id);
       this.stmt('DELETE FROM tasks WHERE id = ?').run(id);
       return existing;
     });
-    return run.immediate();
   }
 }
