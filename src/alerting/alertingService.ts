@@ -105,7 +105,7 @@ export class AlertingService {
     return () => offs.forEach((off) => off());
   }
 
-  /** Deletes alerts last seen more than retentionDays ago (the periodic sweep runs it); returns how many. */
+  /** Deletes alerts last seen more than retentionDays ago (at start, then every PRUNE_INTERVAL_MS); returns how many. */
   pruneHistory(): number {
     return this.store.prune(this.deps.clock.now() - this.deps.config.retentionDays * 86_400_000);
   }
