@@ -5,6 +5,7 @@ import { makeTempDir } from '../helpers/paths.js';
 import { toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 import { TEST_API_KEY } from '../helpers/keys.js';
+import { gate } from '../helpers/wait.js';
 
 const API_KEY = TEST_API_KEY;
 
@@ -153,13 +154,18 @@ describe('agent tools over stdio against the Gemini emulator', () => {
   });
 
   it('sends progress heartbeats while one slow call is in flight', async () => {
-    emulator.enqueue({ kind: 'ok', text: 'slow answer', delayMs: 700 });
+    // The answer is held until four heartbeats (100 ms apart) have arrived: a call that sent none
+    // would time the test out, and a loaded machine cannot make it too short to see them.
+    const answer = gate();
+    emulator.enqueue({ kind: 'ok', text: 'slow answer', release: answer.promise });
     const progress: number[] = [];
-    await server.client.callTool({ name: 'spawn_agent', arguments: { prompt: 'slow one' } }, CallToolResultSchema, {
+    const pending = server.client.callTool({ name: 'spawn_agent', arguments: { prompt: 'slow one' } }, CallToolResultSchema, {
       onprogress: (p) => progress.push(p.progress),
     });
-    // 100 ms heartbeat over a 700 ms call: several notifications, strictly increasing, before it ends.
-    expect(progress.length).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => progress.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    expect(emulator.inFlight).toBe(1);
+    answer.open();
+    expect((await pending).isError).toBeFalsy();
     for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThan(progress[i - 1]!);
   });
 
@@ -177,11 +183,13 @@ describe('agent tools over stdio against the Gemini emulator', () => {
   });
 
   it('background runs: run_id at once, agent_result waits for the result', async () => {
-    emulator.setDefault({ kind: 'ok', text: 'bg answer', delayMs: 300 });
+    const answers = gate();
+    emulator.setDefault({ kind: 'ok', text: 'bg answer', release: answers.promise });
     const started = await ok('spawn_parallel_agents', { agents: [{ prompt: 'a' }, { prompt: 'b' }], background: true });
     expect(started.run_id).toMatch(/^run_/);
     const running = await ok('agent_result', { run_id: started.run_id });
     expect(running.status).toBe('running');
+    answers.open();
     const done = await ok('agent_result', { run_id: started.run_id, wait_ms: 10_000 });
     expect(done.status).toBe('done');
     expect(done.result.results.map((r: Structured) => r.text)).toEqual(['bg answer', 'bg answer']);
@@ -209,6 +217,8 @@ describe('agent tools over stdio against the Gemini emulator', () => {
   it('a graceful shutdown reports a background run it cut off as interrupted, keeping what finished', async () => {
     emulator.setDefault((req) => (promptOf(req) === 'quick' ? { kind: 'ok', text: 'quick answer' } : { kind: 'hang' }));
     const started = await ok('spawn_parallel_agents', { agents: [{ prompt: 'quick' }, { prompt: 'long job' }], background: true });
+    // Stopped once the quick agent's result is recorded (not merely answered by the emulator).
+    await expect.poll(async () => ((await ok('agent_result', { run_id: started.run_id })).partial ?? []).length).toBe(1);
     await expect.poll(() => emulator.inFlight).toBe(1);
     server.transport.child!.kill('SIGTERM');
     await server.transport.exited;

@@ -4,7 +4,7 @@ import { makeTempDir } from '../helpers/paths.js';
 import { textOf, toolCalls, type Structured } from '../helpers/mcp.js';
 import { startServer, type StartedServer } from '../helpers/serverProcess.js';
 import { TEST_API_KEY } from '../helpers/keys.js';
-
+import { gate } from '../helpers/wait.js';
 
 /** Calls that outlive the client: automatic detach, agent_cancel, texts that carry the answer. */
 describe('detached and cancelled runs over stdio against the Gemini emulator', () => {
@@ -19,10 +19,12 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
       GEMINI_BASE_URL: emulator.url,
       TASK_ORCHESTRATOR_RETRY_BASE_MS: '20',
       TASK_ORCHESTRATOR_RETRY_MAX_DELAY_MS: '100',
-      TASK_ORCHESTRATOR_DETACH_AFTER_MS: '300',
       ...extra,
     });
   };
+  // Only the tests about detaching detach soon; the rest keep the default (45 s), so a slow call on
+  // a loaded machine is never mistaken for one that should have detached.
+  const DETACH_SOON = { TASK_ORCHESTRATOR_DETACH_AFTER_MS: '300' };
   const { call, okWithText: ok } = toolCalls(() => server!.client);
 
   beforeAll(async () => {
@@ -42,7 +44,7 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
   });
 
   it('a hung spawn_agent detaches with its run_id; agent_cancel stops it, books nothing, and the run reads cancelled', async () => {
-    await start();
+    await start(DETACH_SOON);
     emulator.setDefault({ kind: 'hang' });
     const { s: detached, text } = await ok('spawn_agent', { prompt: 'long job', model: 'gemini-2.5-flash' });
     expect(detached).toMatchObject({ run_id: expect.stringMatching(/^run_/), status: 'running' });
@@ -50,7 +52,7 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
     expect(text).toContain(detached.run_id);
     expect(text).toMatch(/agent_result/);
     // The work goes on after the answer.
-    expect(emulator.inFlight).toBe(1);
+    await expect.poll(() => emulator.inFlight).toBe(1);
     const running = await ok('agent_result', { run_id: detached.run_id });
     expect(running.s.status).toBe('running');
     expect(running.text).toMatch(/still running/);
@@ -69,10 +71,13 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
   });
 
   it('a detached call that finishes later is done in agent_result, whose text carries the answer, status and cost', async () => {
-    await start();
-    emulator.setDefault({ kind: 'ok', text: 'The slow answer is 42.', delayMs: 900, usage: { input: 100, output: 10 } });
+    await start(DETACH_SOON);
+    // The answer waits for the test, not for a timer: the call has detached before it is let go.
+    const answer = gate();
+    emulator.setDefault({ kind: 'ok', text: 'The slow answer is 42.', release: answer.promise, usage: { input: 100, output: 10 } });
     const { s: detached } = await ok('spawn_agent', { prompt: 'slow', model: 'gemini-2.5-flash' });
     expect(detached.status).toBe('running');
+    answer.open();
     const done = await ok('agent_result', { run_id: detached.run_id, wait_ms: 10_000 });
     expect(done.s.status).toBe('done');
     expect(done.s.result).toMatchObject({ status: 'passed', text: 'The slow answer is 42.' });
@@ -84,7 +89,8 @@ describe('detached and cancelled runs over stdio against the Gemini emulator', (
   });
 
   it('a batch detaches with the agents finished so far; cancelling keeps them and books only their spend', async () => {
-    await start();
+    // Long enough that the quick agent has surely finished on a loaded machine; the other hangs.
+    await start({ TASK_ORCHESTRATOR_DETACH_AFTER_MS: '3000' });
     emulator.setDefault((req) => (promptOf(req) === 'quick' ? { kind: 'ok', text: 'quick answer', usage: { input: 50, output: 5 } } : { kind: 'hang' }));
     const { s: detached, text } = await ok('spawn_parallel_agents', { agents: [{ prompt: 'quick', model: 'gemini-2.5-flash' }, { prompt: 'long job', model: 'gemini-2.5-flash' }] });
     expect(detached).toMatchObject({ run_id: expect.stringMatching(/^run_/), status: 'running' });

@@ -6,6 +6,7 @@ import type { CostOverrunEvent, SpendBookedEvent } from '../../../src/events.js'
 import { silentLogger } from '../../../src/logger.js';
 import { estimateTokens } from '../../../src/tokenEstimate.js';
 import { emulatedAppEnv, startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
+import { gate } from '../../helpers/wait.js';
 
 /**
  * Issue 12 "Money": calls that cost more than reserved must not break the daily limit. Driven
@@ -152,10 +153,18 @@ describe('budgets hold when calls cost more than reserved (real pipeline, Gemini
   });
 
   it('without a budget nothing waits: 20 concurrent calls of a new model run together', async () => {
-    emulator.setDefault({ kind: 'ok', text: 'fine', delayMs: 500 });
-    const results = await Promise.all(
+    // Every answer is held until all 20 requests are in flight together (or the poll gives up).
+    const answers = gate();
+    emulator.setDefault({ kind: 'ok', text: 'fine', release: answers.promise });
+    const running = Promise.all(
       Array.from({ length: 20 }, (_, i) => app.services.agents.spawn(spec({ prompt: promptFor(i), model: MODEL }), ctx())),
     );
+    try {
+      await expect.poll(() => emulator.inFlight, { timeout: 10_000 }).toBe(20);
+    } finally {
+      answers.open();
+    }
+    const results = await running;
     expect(results.every((r) => r.status === 'passed')).toBe(true);
     expect(emulator.maxInFlight).toBe(20);
   });
