@@ -54,6 +54,9 @@ describe('alerting end to end through the stdio server', () => {
     expect(body).toMatchObject({ type: 'alert.fired', data: { rule: 'consecutive_failures', severity: 'warning', subject: 'google_gemini/gemini-2.5-flash' } });
     expect(req!.body).not.toContain(API_KEY);
 
+    // The receiver holds the request before the server has read its 200 and booked the delivery.
+    const webhook = async () => (await ok('alerts_list', { rule: 'consecutive_failures' })).receivers.find((r: Structured) => r.channel === 'webhook');
+    await expect.poll(async () => (await webhook())?.delivered).toBe(1);
     const listed = await ok('alerts_list', { rule: 'consecutive_failures' });
     expect(listed.alerts).toHaveLength(1);
     expect(listed.alerts[0]).toMatchObject({ id: body.data.id, status: 'firing', rule: 'consecutive_failures' });
@@ -63,8 +66,8 @@ describe('alerting end to end through the stdio server', () => {
     expect(acked).toMatchObject({ already_acked: false, alert: { status: 'acked' } });
     expect((await ok('alerts_list', { status: 'firing' })).alerts).toHaveLength(0);
     // The console channel wrote to stderr, never stdout, and to MCP logging, which the client asked for.
-    expect(server.transport.stderr).toContain('ALERT [warning] consecutive_failures');
-    expect(logged).toContainEqual({ level: 'warning', logger: 'server.alerting', data: expect.objectContaining({ message: expect.stringContaining('ALERT [warning] consecutive_failures') }) });
+    await expect.poll(() => server.transport.stderr).toContain('ALERT [warning] consecutive_failures');
+    await expect.poll(() => logged).toContainEqual({ level: 'warning', logger: 'server.alerting', data: expect.objectContaining({ message: expect.stringContaining('ALERT [warning] consecutive_failures') }) });
     expect(server.transport.invalidStdoutLines).toEqual([]);
   });
 

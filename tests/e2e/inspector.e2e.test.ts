@@ -28,7 +28,8 @@ describe.skipIf(!available)('the MCP Inspector CLI drives every kind of argument
     return JSON.parse(stdout) as { isError?: boolean; structuredContent?: Record<string, unknown>; content: Array<{ text: string }> };
   };
 
-  it('sets a budget (a nullable number) and clears a description (a nullable string) to null', async () => {
+  // Three npx starts of the Inspector, each spawning the server: seconds apiece on a loaded machine.
+  it('sets a budget (a nullable number) and clears a description (a nullable string) to null', { timeout: 120_000 }, async () => {
     const budget = await call('cost_set_budget', 'provider=google_gemini', 'daily_limit=5');
     expect(budget.isError).toBeFalsy();
     expect(budget.content[0]!.text).toMatch(/today \$0\.00 of \$5\.00/);

@@ -47,6 +47,10 @@ describe.skipIf(!haveBuild)('two processes sharing one database', () => {
     expect(await Promise.all([nextJson(a.lines), nextJson(b.lines)])).toEqual([{ ready: true }, { ready: true }]);
     a.child.stdin!.write('go\n');
     b.child.stdin!.write('go\n');
+    // Each books its first call before either races on: one the scheduler starts late is not shut out.
+    expect(await Promise.all([nextJson(a.lines), nextJson(b.lines)])).toEqual([{ first: 1 }, { first: 1 }]);
+    a.child.stdin!.write('go\n');
+    b.child.stdin!.write('go\n');
     const [ra, rb] = await Promise.all([nextJson(a.lines), nextJson(b.lines)]);
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);

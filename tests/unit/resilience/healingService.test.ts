@@ -219,7 +219,7 @@ describe('retries', () => {
       ],
       { signal: controller.signal },
     );
-    await new Promise((r) => setTimeout(r, 5));
+    await expect.poll(() => seen).toBeDefined(); // the attempt is in flight
     controller.abort();
     expect(await rejection(p)).toBeInstanceOf(CancelledError);
     expect(seen?.aborted).toBe(true);
