@@ -10,7 +10,7 @@ import { defaultSleep, ProviderResilience, type ResilientCallOptions } from '../
 import type { Sleep } from '../../src/resilience/rateLimitGate.js';
 import { TEST_API_KEY } from '../helpers/keys.js';
 import { rejectionOf } from '../helpers/failures.js';
-import { waitFor } from '../helpers/wait.js';
+import { gate, waitFor } from '../helpers/wait.js';
 import {
   badRequest,
   hang,
@@ -244,7 +244,9 @@ describe('circuit breaker on consecutive 503s', () => {
   it('lets exactly one probe through: a second call while the probe is in flight sends nothing', async () => {
     const clock = new ManualClock();
     const s = stack(clock);
-    emulator.enqueue(serverError(503), serverError(503), serverError(503), { kind: 'ok', text: 'probe', delayMs: 150 });
+    // The probe's answer is held until the second call has been refused.
+    const probeAnswer = gate();
+    emulator.enqueue(serverError(503), serverError(503), serverError(503), { kind: 'ok', text: 'probe', release: probeAnswer.promise });
     await rejection(s.call());
     clock.advance(RESET_MS);
 
@@ -252,6 +254,7 @@ describe('circuit breaker on consecutive 503s', () => {
     await waitFor(() => emulator.inFlight === 1);
     expect(s.healing.isAvailable(PROVIDER, MODEL)).toBe(false);
     const blocked = await rejection(s.call());
+    probeAnswer.open();
     expect(blocked.code).toBe('circuit_open');
     expect(blocked.message).toContain('half-open');
     expect(emulator.requests).toHaveLength(4);

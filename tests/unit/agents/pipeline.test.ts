@@ -5,6 +5,7 @@ import { agentSpecSchema, type AgentSpec } from '../../../src/agents/spawnSchema
 import { loadConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/logger.js';
 import { emulatedAppEnv, promptOf, serverError, startGeminiEmulator, type GeminiEmulator } from '../../helpers/geminiEmulator.js';
+import { gate } from '../../helpers/wait.js';
 
 const spec = (input: Record<string, unknown>): AgentSpec => agentSpecSchema.parse(input);
 
@@ -211,9 +212,17 @@ describe('agent pipeline in-process (real stores, real Gemini client, emulator)'
 
   it('first_success cancels the rest once one passes', async () => {
     // The slow ones never answer (no timing guess): the batch ends only if the winner cuts them.
-    emulator.setDefault((req) => (promptOf(req).includes('fast') ? { kind: 'ok', text: 'fast', delayMs: 20 } : { kind: 'hang' }));
+    // The winner answers once all three are in flight, so two are cut off on the wire.
+    const winner = gate();
+    emulator.setDefault((req) => (promptOf(req).includes('fast') ? { kind: 'ok', text: 'fast', release: winner.promise } : { kind: 'hang' }));
     const specs = [spec({ prompt: 'slow 1', model: 'gemini-2.5-flash' }), spec({ prompt: 'fast', model: 'gemini-2.5-flash' }), spec({ prompt: 'slow 2', model: 'gemini-2.5-flash' }), spec({ prompt: 'slow 3', model: 'gemini-2.5-flash' })];
-    const outcome = await runParallel(app.services.agents, specs, { maxConcurrency: 3, mode: 'first_success' }, ctx(), Date.now);
+    const running = runParallel(app.services.agents, specs, { maxConcurrency: 3, mode: 'first_success' }, ctx(), Date.now);
+    try {
+      await expect.poll(() => emulator.inFlight).toBe(3);
+    } finally {
+      winner.open();
+    }
+    const outcome = await running;
     await expect.poll(() => emulator.closedEarly).toBe(2);
     expect(outcome.winner_index).toBe(1);
     expect(outcome.results.map((r) => r.status)).toEqual(['cancelled', 'passed', 'cancelled', 'cancelled']);
