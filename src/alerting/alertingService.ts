@@ -51,15 +51,15 @@ export interface TestResult {
 
 const MAX_QUEUED_EVENTS = 10_000;
 
+/** How often the history is pruned while the server runs (also once at start). */
+const PRUNE_INTERVAL_MS = 6 * 3_600_000;
+
 /**
  * Alerting: rules over the event bus → alert manager (dedupe, cool-down, grouping, history) →
  * console at once, and the outbox for webhook and Slack. The bus listener only queues the event;
  * rules and SQLite run on the next turn of the event loop and delivery in the worker, so nothing
  * here can slow or fail an agent call.
  */
-/** How often the history is pruned while the server runs (also once at start). */
-const PRUNE_INTERVAL_MS = 6 * 3_600_000;
-
 export class AlertingService {
   readonly store: AlertStore;
   private readonly manager: AlertManager;

@@ -49,11 +49,14 @@ export function resolveTimeZone(name: string): string | undefined {
   return fromWindows && isIanaTimeZone(fromWindows) ? fromWindows : undefined;
 }
 
+/** A zone name (IANA or Windows) to its IANA id, or undefined when it names none. */
+export type ZoneResolver = (name: string) => string | undefined;
+
 /**
  * resolveTimeZone with its answers kept, for one calendar's import: a calendar names a few zones
  * thousands of times, and each look-up builds an Intl.DateTimeFormat (~0.1 ms).
  */
-export function memoizedZoneResolver(): (name: string) => string | undefined {
+export function memoizedZoneResolver(): ZoneResolver {
   const known = new Map<string, string | undefined>();
   return (name) => {
     if (!known.has(name)) known.set(name, resolveTimeZone(name));

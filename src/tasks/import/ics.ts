@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
 import ical, { type CalendarResponse, type DateWithTimeZone, type ParameterValue, type VEvent, type VTodo } from 'node-ical';
 import { InvalidInputError } from '../../errors.js';
 import { dateLabel } from '../../time/due.js';
-import { memoizedZoneResolver } from '../../time/zones.js';
+import { memoizedZoneResolver, type ZoneResolver } from '../../time/zones.js';
 import type { ImportedTask, Priority } from '../taskStore.js';
 import { DESCRIPTION_MAX, TITLE_MAX, clip, tidyText, type MapOptions, type MappedItems, type SkippedItem } from './types.js';
 
@@ -36,12 +37,10 @@ function dueValue(date: DateWithTimeZone, allDay: boolean): string {
   return allDay ? dateLabel(date.getFullYear(), date.getMonth() + 1, date.getDate()) : date.toISOString();
 }
 
-/** node-ical falls back to UTC for a zone it cannot resolve; that would silently shift the time. */
-type ZoneResolver = (name: string) => string | undefined;
-
 /** The import's options, and whether the calendar is a CANCEL message. */
 type ItemOptions = MapOptions & { cancelAll: boolean };
 
+/** node-ical falls back to UTC for a zone it cannot resolve; that would silently shift the time. */
 function unknownZone(date: DateWithTimeZone, zoneOf: ZoneResolver): string | undefined {
   const tz = date.tz;
   if (!tz || date.dateOnly) return undefined;
@@ -207,7 +206,7 @@ export async function mapCalendar(source: string, opts: MapOptions): Promise<Map
     else out.skipped.push(mapped);
     if (++mappedSinceYield === MAP_BATCH) {
       mappedSinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurnOfTheLoop();
     }
   }
   out.skipped.push(...skipped);

@@ -55,7 +55,7 @@ describe('iCalendar import (node-ical)', () => {
     expect(tasks.get('File the tax return')?.origin.kind).toBe('todo');
   });
 
-  it('maps the 1-9 PRIORITY scale: 1-4 high (never critical), 5 medium, 6-9 low, 0 or none medium', async () => {
+  it('maps the 1-9 PRIORITY scale: 1-4 high (never critical), 5 medium, 6-9 low, 0 or none medium', () => {
     expect([1, 2, 3, 4, 5, 6, 9, 0, undefined, 'x'].map(priorityFromIcal)).toEqual(['high', 'high', 'high', 'high', 'medium', 'low', 'low', 'medium', 'medium', 'medium']);
   });
 
